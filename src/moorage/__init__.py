@@ -1,0 +1,3 @@
+"""Moorage: a self-hosted OCI container image registry."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,154 @@
+"""Composition root: build every service from Settings and wire the ASGI application.
+
+Nothing else constructs services; there are no module-level singletons.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from moorage import __version__
+from moorage.authz import Authorizer
+from moorage.config import Settings
+from moorage.db.engine import Database
+from moorage.identity.keys import load_or_create_signing_key
+from moorage.identity.tokens import TokenService
+from moorage.identity.users import Users
+from moorage.observability.metrics import Metrics
+from moorage.protocol.context import RegistryContext
+from moorage.protocol.router import RegistryApp
+from moorage.registry.blobs import Blobs
+from moorage.registry.catalog import Catalog
+from moorage.registry.manifests import Manifests
+from moorage.registry.referrers import Referrers
+from moorage.registry.repositories import Repositories
+from moorage.registry.tags import Tags
+from moorage.registry.uploads import Uploads
+from moorage.storage.base import StorageDriver
+from moorage.storage.drivers.filesystem import FilesystemDriver
+
+log = structlog.get_logger("moorage.app")
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    db: Database
+    storage: StorageDriver
+    registry: RegistryContext
+
+
+def build_storage(settings: Settings) -> StorageDriver:
+    return FilesystemDriver(settings.resolved_storage_root, fsync=settings.fsync)
+
+
+def build_services(settings: Settings) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url, fsync=settings.fsync)
+    storage = build_storage(settings)
+    repositories = Repositories(db)
+    users = Users(db)
+    key = load_or_create_signing_key(settings.data_dir / "keys" / "token-signing.pem")
+    tokens = TokenService(key, settings.service_name, settings.token_ttl_seconds, settings.refresh_token_ttl_seconds)
+    ctx = RegistryContext(
+        base_url=settings.base_url,
+        service=settings.service_name,
+        max_page_size=settings.max_page_size,
+        max_manifest_bytes=settings.max_manifest_bytes,
+        anonymous_access=settings.anonymous_access,
+        repositories=repositories,
+        blobs=Blobs(db, storage, repositories),
+        uploads=Uploads(db, storage, repositories),
+        manifests=Manifests(db, repositories, settings.max_manifest_bytes),
+        tags=Tags(db, repositories),
+        referrers=Referrers(db),
+        catalog=Catalog(db),
+        storage=storage,
+        users=users,
+        tokens=tokens,
+        authorizer=Authorizer(repositories, anonymous_access=settings.anonymous_access),
+        metrics=Metrics(),
+    )
+    return Services(settings, db, storage, ctx)
+
+
+class _Dispatch:
+    """Send /v2 straight to the registry app (no router overhead on the data plane)."""
+
+    def __init__(self, registry: ASGIApp, control: ASGIApp) -> None:
+        self.registry = registry
+        self.control = control
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (scope["path"] == "/v2" or scope["path"].startswith("/v2/")):
+            await self.registry(scope, receive, send)
+        else:
+            await self.control(scope, receive, send)
+
+
+def create_app(settings: Settings) -> ASGIApp:
+    services = build_services(settings)
+
+    async def health_instance(_: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    async def health_endtoend(_: Request) -> Response:
+        checks: dict[str, str] = {}
+        ok = True
+        try:
+            async with services.db.read() as s:
+                await s.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # report any failure as unhealthy
+            checks["database"] = f"error: {type(exc).__name__}"
+            ok = False
+        try:
+            await services.storage.check()
+            checks["storage"] = "ok"
+        except Exception as exc:
+            checks["storage"] = f"error: {type(exc).__name__}"
+            ok = False
+        return JSONResponse({"status": "ok" if ok else "error", "checks": checks}, status_code=200 if ok else 503)
+
+    async def metrics(_: Request) -> Response:
+        return Response(services.registry.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    async def index(_: Request) -> Response:
+        return JSONResponse(
+            {"name": "Moorage", "version": __version__, "registry": f"{settings.base_url}/v2/"}
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        log.info("worker.start", pid=os.getpid())
+        yield
+        await services.db.dispose()
+
+    control = Starlette(
+        routes=[
+            Route("/", index),
+            Route("/health/instance", health_instance),
+            Route("/health/endtoend", health_endtoend),
+            Route("/metrics", metrics),
+        ],
+        lifespan=lifespan,
+    )
+    return _Dispatch(RegistryApp(services.registry), control)
+
+
+def app_from_env() -> ASGIApp:
+    """Factory used by the server's worker processes: settings come from MOORAGE_* variables."""
+    from moorage.config import load_settings
+
+    return create_app(load_settings())

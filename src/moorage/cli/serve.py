@@ -1,0 +1,172 @@
+"""``moorage serve``: migrate, prepare keys and TLS, then run the ASGI server with worker processes."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import secrets
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from moorage.app import build_services
+from moorage.cli.common import ConfigOpt, DataDirOpt, DbOpt, migrate, run, settings_from
+from moorage.config import Settings
+from moorage.identity.tlscerts import ensure_self_signed
+from moorage.observability.logging import configure_logging
+
+console = Console(stderr=True)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _export(settings: Settings) -> None:
+    """Pass the resolved settings to worker processes through MOORAGE_* variables."""
+    for key, value in settings.model_dump(mode="json").items():
+        if value is None:
+            os.environ.pop(f"MOORAGE_{key.upper()}", None)
+            continue
+        os.environ[f"MOORAGE_{key.upper()}"] = json.dumps(value) if isinstance(value, list | dict) else str(value)
+    os.environ.pop("MOORAGE_CONFIG", None)
+
+
+def _first_admin(settings: Settings) -> str | None:
+    """On an empty database, create superuser 'admin' and keep its password in a 0600 file."""
+
+    async def go() -> str | None:
+        services = build_services(settings)
+        try:
+            if await services.registry.users.count() > 0:
+                return None
+            password = secrets.token_urlsafe(18)
+            await services.registry.users.create("admin", password, superuser=True)
+            return password
+        finally:
+            await services.db.dispose()
+
+    password = run(go())
+    if password is None:
+        return None
+    path = settings.data_dir / "initial-admin-password"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(password + "\n")
+    return str(path.resolve())
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to bind [default: 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="port [default: 5000]")] = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+    workers: Annotated[int | None, typer.Option(help="server worker processes [default: 2]")] = None,
+    server: Annotated[str | None, typer.Option(help="ASGI server: uvicorn or granian")] = None,
+    tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="PEM certificate (chain) for HTTPS")] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key for HTTPS")] = None,
+    self_signed: Annotated[
+        bool, typer.Option("--self-signed", help="serve HTTPS with a generated CA and certificate")
+    ] = False,
+    hostname: Annotated[
+        list[str] | None, typer.Option("--hostname", help="host name for the self-signed certificate (repeatable)")
+    ] = None,
+    public_url: Annotated[str | None, typer.Option(help="external base URL behind a proxy")] = None,
+) -> None:
+    """Run the registry (migrates the database first)."""
+    settings = settings_from(
+        config,
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        database_url=database_url,
+        workers=workers,
+        server=server,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        self_signed=self_signed or None,
+        tls_hostnames=hostname or None,
+        public_url=public_url,
+    )
+    configure_logging(settings.log_level, settings.log_format)
+    migrate(settings)
+    admin_file = _first_admin(settings)
+    cert, key = settings.tls_cert, settings.tls_key
+    ca_path = None
+    if settings.self_signed:
+        files = ensure_self_signed(settings.data_dir / "tls", settings.tls_hostnames)
+        cert, key, ca_path = files.cert, files.key, files.ca_cert
+    if (cert is None) != (key is None):
+        console.print("[red]error:[/red] --tls-cert and --tls-key go together")
+        raise typer.Exit(2)
+    if cert is None and not _is_loopback(settings.host):
+        console.print(
+            f"[yellow]warning:[/yellow] serving plain HTTP on {settings.host}: credentials cross the network "
+            "unencrypted. Use --tls-cert/--tls-key or --self-signed."
+        )
+    metrics_dir = settings.data_dir / "run" / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    if settings.workers > 1:
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    _export(settings)
+    hostport = f"{settings.host}:{settings.port}" if ":" not in settings.host else f"[{settings.host}]:{settings.port}"
+    console.print(f"Moorage is listening on [bold]{settings.base_url}[/bold] (data in {settings.data_dir.resolve()})")
+    if admin_file:
+        console.print(f"First start: created superuser [bold]admin[/bold]; its password is in {admin_file}")
+    if ca_path:
+        console.print(
+            f"Self-signed TLS: trust the CA in {ca_path.resolve()}  (docker: /etc/docker/certs.d/{hostport}/ca.crt, "
+            f"podman/skopeo: /etc/containers/certs.d/{hostport}/ca.crt)"
+        )
+    console.print(f"Log in with:  docker login {hostport} -u admin")
+    _run_server(settings, cert, key)
+
+
+def _run_server(settings: Settings, cert: Path | None, key: Path | None) -> None:
+    if settings.server == "granian":
+        from granian import Granian
+        from granian.constants import Interfaces
+
+        kwargs: dict[str, object] = {}
+        if cert is not None and key is not None:
+            kwargs["ssl_cert"] = cert
+            kwargs["ssl_key"] = key
+        Granian(
+            "moorage.app:app_from_env",
+            address=settings.host,
+            port=settings.port,
+            interface=Interfaces.ASGI,
+            workers=settings.workers,
+            factory=True,
+            log_access=settings.access_log,
+            **kwargs,  # type: ignore[arg-type]
+        ).serve()
+        return
+    import uvicorn
+
+    uvicorn.run(
+        "moorage.app:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        ssl_certfile=str(cert) if cert else None,
+        ssl_keyfile=str(key) if key else None,
+        access_log=settings.access_log,
+        log_level=settings.log_level,
+        timeout_keep_alive=75,
+        proxy_headers=False,
+    )

@@ -1,0 +1,127 @@
+"""Settings: defaults < YAML config file < ``MOORAGE_*`` environment variables < command-line options.
+
+Every key is documented in docs/config.md; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MOORAGE_", extra="forbid", validate_default=True)
+
+    # -- server
+    host: str = "127.0.0.1"
+    port: int = Field(5000, ge=1, le=65535)
+    workers: int = Field(2, ge=1, le=64, description="server worker processes")
+    server: Literal["granian", "uvicorn"] = "uvicorn"
+    public_url: str | None = Field(None, description="external base URL, e.g. https://registry.example.com")
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    self_signed: bool = False
+    tls_hostnames: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1"])
+
+    # -- data
+    data_dir: Path = Path("./moorage-data")
+    database_url: str | None = None
+    storage_driver: Literal["filesystem"] = "filesystem"
+    storage_root: Path | None = None
+    fsync: bool = True
+
+    # -- registry behaviour
+    service_name: str = "moorage"
+    token_ttl_seconds: int = Field(300, ge=30, le=86400)
+    refresh_token_ttl_seconds: int = Field(7 * 86400, ge=300)
+    anonymous_access: bool = True
+    max_manifest_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    max_page_size: int = Field(1000, ge=1, le=100000)
+    upload_expiry_seconds: int = Field(7 * 86400, ge=60)
+
+    # -- observability
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["console", "json"] = "console"
+    access_log: bool = False
+
+    @field_validator("tls_hostnames", mode="before")
+    @classmethod
+    def _split_hostnames(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return [h.strip() for h in v.split(",") if h.strip()]
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = os.environ.get("MOORAGE_CONFIG")
+        data: dict[str, Any] = {}
+        if path:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+            if not isinstance(loaded, dict):
+                raise ValueError(f"{path}: the config file must hold a mapping of keys to values")
+            unknown = set(loaded) - set(cls.model_fields)
+            if unknown:
+                raise ValueError(f"{path}: unknown config keys: {', '.join(sorted(unknown))}")
+            data = loaded
+        return (init_settings, env_settings, _YamlSource(settings_cls, data))
+
+    # -- derived values
+    @property
+    def resolved_database_url(self) -> str:
+        url = self.database_url or f"sqlite:///{(self.data_dir / 'moorage.db').resolve()}"
+        if url.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            return "postgresql+asyncpg://" + url.split("://", 1)[1]
+        return url
+
+    @property
+    def resolved_storage_root(self) -> Path:
+        return (self.storage_root or self.data_dir / "storage").resolve()
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.self_signed or (self.tls_cert is not None and self.tls_key is not None)
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        scheme = "https" if self.uses_tls else "http"
+        host = self.host if self.host not in ("0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
+        if ":" in host:
+            host = f"[{host}]"
+        return f"{scheme}://{host}:{self.port}"
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build Settings from a YAML file (or $MOORAGE_CONFIG), the environment and explicit overrides."""
+    if config_file is not None:
+        os.environ["MOORAGE_CONFIG"] = str(config_file)
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)

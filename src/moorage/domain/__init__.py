@@ -1,0 +1,1 @@
+"""Pure registry concepts: digests, names, media types, manifests. No I/O, no project imports."""

@@ -1,0 +1,105 @@
+"""Domain errors. Each carries the OCI error code it maps to; the protocol layer owns the HTTP table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RegistryError(Exception):
+    """Base class of every error that a registry client may see.
+
+    ``code`` is one of the OCI distribution-spec error codes (``NAME_UNKNOWN``...);
+    the protocol layer maps it to an HTTP status and renders the error JSON.
+    """
+
+    code = "UNSUPPORTED"
+
+    def __init__(self, message: str, detail: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+
+class BlobUnknown(RegistryError):
+    code = "BLOB_UNKNOWN"
+
+
+class BlobUploadInvalid(RegistryError):
+    code = "BLOB_UPLOAD_INVALID"
+
+
+class BlobUploadUnknown(RegistryError):
+    code = "BLOB_UPLOAD_UNKNOWN"
+
+
+class DigestInvalid(RegistryError):
+    code = "DIGEST_INVALID"
+
+
+class ManifestBlobUnknown(RegistryError):
+    code = "MANIFEST_BLOB_UNKNOWN"
+
+
+class ManifestInvalid(RegistryError):
+    code = "MANIFEST_INVALID"
+
+
+class ManifestUnknown(RegistryError):
+    code = "MANIFEST_UNKNOWN"
+
+
+class NameInvalid(RegistryError):
+    code = "NAME_INVALID"
+
+
+class NameUnknown(RegistryError):
+    code = "NAME_UNKNOWN"
+
+
+class SizeInvalid(RegistryError):
+    code = "SIZE_INVALID"
+
+
+class TagInvalid(RegistryError):
+    code = "TAG_INVALID"
+
+
+class Unauthorized(RegistryError):
+    code = "UNAUTHORIZED"
+
+
+class Denied(RegistryError):
+    code = "DENIED"
+
+
+class Unsupported(RegistryError):
+    code = "UNSUPPORTED"
+
+
+class TooManyRequests(RegistryError):
+    code = "TOOMANYREQUESTS"
+
+
+class RangeInvalid(RegistryError):
+    """A chunk that does not start where the upload ends, or an unsatisfiable Range."""
+
+    code = "BLOB_UPLOAD_INVALID"
+    status = 416
+
+
+class ManifestTooLarge(RegistryError):
+    code = "SIZE_INVALID"
+
+
+class PaginationInvalid(RegistryError):
+    code = "PAGINATION_NUMBER_INVALID"
+
+
+def http_status_override(exc: RegistryError) -> int | None:
+    """An explicit HTTP status some errors carry (e.g. 413 for an oversized manifest)."""
+    return getattr(exc, "status", None)
+
+
+class PayloadTooLarge(RegistryError):
+    code = "MANIFEST_INVALID"
+    status = 413

@@ -1,0 +1,39 @@
+"""Repository names and tags, per the OCI distribution-spec grammar."""
+
+from __future__ import annotations
+
+import re
+
+from moorage.domain.errors import NameInvalid, TagInvalid
+
+# path-component ::= [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*
+_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
+NAME_RE = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
+TAG_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
+MAX_NAME_LENGTH = 255
+
+
+def validate_name(name: str) -> str:
+    if not name or len(name) > MAX_NAME_LENGTH or not NAME_RE.match(name):
+        raise NameInvalid(f"invalid repository name {name[:100]!r}")
+    return name
+
+
+def is_valid_name(name: str) -> bool:
+    return bool(name) and len(name) <= MAX_NAME_LENGTH and NAME_RE.match(name) is not None
+
+
+def validate_tag(tag: str) -> str:
+    if not TAG_RE.match(tag):
+        raise TagInvalid(f"invalid tag {tag[:140]!r}")
+    return tag
+
+
+def is_valid_tag(tag: str) -> bool:
+    return TAG_RE.match(tag) is not None
+
+
+def namespace_of(name: str) -> str | None:
+    """The namespace (first path component) of a repository name, or None for a one-component name."""
+    head, sep, _ = name.partition("/")
+    return head if sep else None

@@ -1,0 +1,1 @@
+"""Identities: users, passwords, registry tokens."""

@@ -1,0 +1,43 @@
+"""Prometheus metrics, kept on a registry owned by the app (no global default registry).
+
+With several server worker processes, prometheus-client's multiprocess mode is used
+(``PROMETHEUS_MULTIPROC_DIR``, set by ``moorage serve``) and /metrics aggregates all workers.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "moorage_http_requests",
+            "HTTP requests by route, method and status",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "moorage_http_request_duration_seconds",
+            "Time to first response byte, by route and method",
+            ["route", "method"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self.bytes_pushed = Counter(
+            "moorage_blob_bytes_pushed", "Blob bytes received and stored", registry=self.registry
+        )
+        self.bytes_pulled = Counter("moorage_blob_bytes_pulled", "Blob bytes served", registry=self.registry)
+
+    def render(self) -> bytes:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)
+            return generate_latest(registry)
+        return generate_latest(self.registry)

@@ -1,0 +1,225 @@
+"""Authentication of /v2 requests and the Docker token endpoint (``/v2/auth``).
+
+A request carries a bearer token (issued by ``/v2/auth``), Basic credentials, or nothing. Basic
+credentials are verified with argon2 once and then cached briefly (keyed by a hash of the pair), so
+clients that send Basic on every request do not pay a password hash each time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from moorage.authz import ANONYMOUS, Principal
+from moorage.domain.reference import is_valid_name
+from moorage.identity.tokens import AccessEntry, InvalidToken, TokenClaims
+from moorage.protocol.context import RegistryContext
+from moorage.protocol.errors import API_VERSION_HEADER, error_response
+
+_BASIC_CACHE_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated (or anonymous) caller; ``claims`` is set when a bearer token was used."""
+
+    principal: Principal
+    claims: TokenClaims | None = None
+    credentials_given: bool = False
+
+
+class BadCredentials(Exception):
+    pass
+
+
+class Authenticator:
+    def __init__(self, ctx: RegistryContext) -> None:
+        self.ctx = ctx
+        self._basic_cache: dict[bytes, tuple[Principal, float]] = {}
+
+    def challenge(self, scope: str | None = None, error: str | None = None) -> dict[str, str]:
+        value = f'Bearer realm="{self.ctx.base_url}/v2/auth",service="{self.ctx.service}"'
+        if scope:
+            value += f',scope="{scope}"'
+        if error:
+            value += f',error="{error}"'
+        return {"WWW-Authenticate": value}
+
+    async def basic(self, username: str, password: str) -> Principal | None:
+        key = hashlib.sha256(f"{username}\x00{password}".encode()).digest()
+        hit = self._basic_cache.get(key)
+        now = time.monotonic()
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        user = await self.ctx.users.authenticate(username, password)
+        if user is None:
+            return None
+        principal = Principal("user", user.username, superuser=user.superuser)
+        if len(self._basic_cache) > 10_000:
+            self._basic_cache.clear()
+        self._basic_cache[key] = (principal, now + _BASIC_CACHE_SECONDS)
+        return principal
+
+    async def principal_for_claims(self, claims: TokenClaims) -> Principal:
+        if not claims.subject:
+            return ANONYMOUS
+        # identity facts (superuser) come from the token's subject; access from its claims
+        return Principal("user", claims.subject)
+
+    async def authenticate(self, request: Request) -> Caller:
+        """Raise BadCredentials for wrong credentials; return anonymous when none were sent."""
+        header = request.headers.get("authorization")
+        if not header:
+            return Caller(ANONYMOUS)
+        scheme, _, value = header.partition(" ")
+        scheme = scheme.lower()
+        if scheme == "bearer":
+            try:
+                claims = self.ctx.tokens.verify(value.strip())
+            except InvalidToken as exc:
+                raise BadCredentials("invalid or expired token") from exc
+            if claims.kind != "access":
+                raise BadCredentials("not an access token")
+            return Caller(await self.principal_for_claims(claims), claims, True)
+        if scheme == "basic":
+            username, password = decode_basic(value)
+            principal = await self.basic(username, password)
+            if principal is None:
+                raise BadCredentials("invalid username/password")
+            return Caller(principal, None, True)
+        raise BadCredentials("unsupported authorization scheme")
+
+    async def repository_actions(self, caller: Caller, repository: str) -> frozenset[str]:
+        if caller.claims is not None:
+            return caller.claims.actions_for("repository", repository)
+        return await self.ctx.authorizer.allowed(caller.principal, repository)
+
+
+def decode_basic(value: str) -> tuple[str, str]:
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise BadCredentials("malformed Basic credentials") from exc
+    username, sep, password = decoded.partition(":")
+    if not sep:
+        raise BadCredentials("malformed Basic credentials")
+    return username, password
+
+
+# -- the token endpoint -------------------------------------------------------------------------
+
+
+def parse_scope(scope: str) -> AccessEntry | None:
+    """``repository:name:pull,push`` → AccessEntry; None when malformed (ignored, per the spec)."""
+    parts = scope.split(":")
+    if len(parts) < 3:
+        return None
+    type_ = parts[0]
+    name = ":".join(parts[1:-1])
+    actions = tuple(a for a in parts[-1].split(",") if a)
+    if type_ == "repository":
+        name = name.split("(", 1)[0] if "(" in type_ else name
+        if not is_valid_name(name):
+            return None
+    elif type_ != "registry":
+        return None
+    return AccessEntry(type_, name, actions)
+
+
+async def grant(auth: Authenticator, principal: Principal, requested: list[AccessEntry]) -> list[AccessEntry]:
+    """The intersection of what was asked and what the evaluator allows."""
+    out: list[AccessEntry] = []
+    for entry in requested:
+        if entry.type == "repository":
+            allowed = await auth.ctx.authorizer.allowed(principal, entry.name)
+            actions = tuple(a for a in entry.actions if a in allowed or (a == "*" and allowed >= {"pull", "push"}))
+        elif entry.type == "registry" and entry.name == "catalog":
+            ok = auth.ctx.authorizer.may_list_catalog(principal)
+            actions = tuple(a for a in entry.actions if a == "*" and ok)
+        else:
+            actions = ()
+        out.append(AccessEntry(entry.type, entry.name, actions))
+    return out
+
+
+def _token_error(message: str, status: int = 401) -> Response:
+    return error_response("UNAUTHORIZED" if status == 401 else "DENIED", message, status=status)
+
+
+async def token_endpoint(request: Request, auth: Authenticator) -> Response:
+    """GET (Basic credentials or none) and POST (OAuth2 password / refresh_token grants)."""
+    ctx = auth.ctx
+    principal: Principal | None
+    refresh_token: str | None = None
+    if request.method == "POST":
+        form = await request.form()
+        grant_type = str(form.get("grant_type", ""))
+        scopes = [s for s in str(form.get("scope", "")).split(" ") if s]
+        offline = str(form.get("access_type", "")) == "offline"
+        if grant_type == "password":
+            principal = await auth.basic(str(form.get("username", "")), str(form.get("password", "")))
+            if principal is None:
+                return _token_error("invalid username/password")
+        elif grant_type == "refresh_token":
+            try:
+                claims = ctx.tokens.verify(str(form.get("refresh_token", "")))
+            except InvalidToken:
+                return _token_error("invalid refresh token")
+            if claims.kind != "refresh":
+                return _token_error("invalid refresh token")
+            user = await ctx.users.get(claims.subject)
+            if user is None or not user.enabled:
+                return _token_error("account disabled or removed")
+            principal = Principal("user", user.username, superuser=user.superuser)
+            refresh_token = str(form.get("refresh_token"))
+        else:
+            return error_response("UNSUPPORTED", "unsupported grant_type", status=400)
+    else:
+        scopes = request.query_params.getlist("scope")
+        offline = request.query_params.get("offline_token", "").lower() == "true"
+        header = request.headers.get("authorization")
+        if header:
+            scheme, _, value = header.partition(" ")
+            if scheme.lower() != "basic":
+                return _token_error("use Basic credentials with the token endpoint")
+            try:
+                username, password = decode_basic(value)
+            except BadCredentials:
+                return _token_error("malformed Basic credentials")
+            principal = await auth.basic(username, password)
+            if principal is None:
+                return _token_error("invalid username/password")
+        else:
+            principal = ANONYMOUS
+    service = request.query_params.get("service") or ctx.service
+    if service != ctx.service:
+        return error_response("DENIED", f"unknown service {service[:100]!r}", status=400)
+    requested = [e for e in (parse_scope(s) for s in scopes) if e is not None]
+    granted = await grant(auth, principal, requested)
+    token, expires_in, issued_at = ctx.tokens.issue(principal.name, granted)
+    body: dict[str, object] = {
+        "token": token,
+        "access_token": token,
+        "expires_in": expires_in,
+        "issued_at": datetime.fromtimestamp(issued_at, UTC).isoformat().replace("+00:00", "Z"),
+    }
+    if offline and not principal.is_anonymous:
+        body["refresh_token"] = refresh_token or ctx.tokens.issue_refresh(principal.name)
+    if request.method == "POST":
+        body["scope"] = " ".join(
+            f"{g.type}:{g.name}:{','.join(g.actions)}" for g in granted if g.actions
+        )
+        body["token_type"] = "Bearer"
+    return Response(
+        json.dumps(body),
+        media_type="application/json",
+        headers={**API_VERSION_HEADER, "Cache-Control": "no-store"},
+    )

@@ -1,0 +1,1 @@
+"""The registry model: repositories, blobs, uploads, manifests, tags, referrers, catalog."""

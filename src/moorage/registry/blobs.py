@@ -1,0 +1,65 @@
+"""Blobs as seen through a repository: existence, size, links, deletion of links."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+
+from moorage.db.engine import Database
+from moorage.db.models import Blob, Repository, RepositoryBlob
+from moorage.domain.digest import Digest
+from moorage.domain.errors import BlobUnknown
+from moorage.registry.repositories import Repositories
+from moorage.registry.sql import insert_ignore
+from moorage.registry.types import BlobInfo
+from moorage.storage.base import StorageDriver
+
+
+class Blobs:
+    def __init__(self, db: Database, storage: StorageDriver, repositories: Repositories) -> None:
+        self.db = db
+        self.storage = storage
+        self.repositories = repositories
+
+    async def stat(self, repository: str, digest: Digest) -> BlobInfo | None:
+        """The blob if it is linked to ``repository``."""
+        stmt = (
+            select(Blob.size)
+            .join(RepositoryBlob, RepositoryBlob.blob_id == Blob.id)
+            .join(Repository, Repository.id == RepositoryBlob.repository_id)
+            .where(Repository.name == repository, Blob.digest == str(digest))
+        )
+        async with self.db.read() as s:
+            size = (await s.execute(stmt)).scalar()
+        return None if size is None else BlobInfo(str(digest), int(size))
+
+    async def mount(self, target: str, digest: Digest, source: str) -> BlobInfo | None:
+        """Link a blob from ``source`` into ``target`` (created if needed). None when source lacks it."""
+        found = await self.stat(source, digest)
+        if found is None:
+            return None
+        async with self.db.write() as s:
+            repo = await self.repositories.ensure_in(s, target)
+            blob_id = (await s.execute(select(Blob.id).where(Blob.digest == str(digest)))).scalar()
+            if blob_id is None:
+                return None
+            await insert_ignore(
+                s, RepositoryBlob.__table__, {"repository_id": repo.id, "blob_id": blob_id}  # type: ignore[arg-type]
+            )
+        return found
+
+    async def unlink(self, repository: str, digest: Digest) -> None:
+        """Remove a blob from a repository. The bytes stay until garbage collection finds them unused."""
+        async with self.db.write() as s:
+            repo = await self.repositories.get_in(s, repository)
+            if repo is None:
+                raise BlobUnknown("blob unknown to registry", {"digest": str(digest)})
+            blob_id = (await s.execute(select(Blob.id).where(Blob.digest == str(digest)))).scalar()
+            if blob_id is None:
+                raise BlobUnknown("blob unknown to registry", {"digest": str(digest)})
+            res = await s.execute(
+                delete(RepositoryBlob).where(
+                    RepositoryBlob.repository_id == repo.id, RepositoryBlob.blob_id == blob_id
+                )
+            )
+            if res.rowcount == 0:  # type: ignore[attr-defined]
+                raise BlobUnknown("blob unknown to registry", {"digest": str(digest)})

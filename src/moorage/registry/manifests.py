@@ -1,0 +1,206 @@
+"""Manifests: push (validated, every reference checked), pull by tag or digest, delete."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moorage.db.engine import Database
+from moorage.db.models import (
+    Blob,
+    Manifest,
+    ManifestBlob,
+    ManifestChild,
+    Repository,
+    RepositoryBlob,
+    RepositoryManifest,
+    Tag,
+)
+from moorage.domain.digest import Digest, digest_of, is_digest
+from moorage.domain.errors import (
+    DigestInvalid,
+    ManifestBlobUnknown,
+    ManifestUnknown,
+    NameUnknown,
+    PayloadTooLarge,
+)
+from moorage.domain.manifest import ParsedManifest, parse_manifest
+from moorage.domain.reference import validate_tag
+from moorage.registry.repositories import Repositories
+from moorage.registry.sql import insert_ignore
+from moorage.registry.types import ManifestRecord, PutManifestResult
+
+
+class Manifests:
+    def __init__(self, db: Database, repositories: Repositories, max_bytes: int) -> None:
+        self.db = db
+        self.repositories = repositories
+        self.max_bytes = max_bytes
+
+    # -- read path: one indexed query, no ORM objects
+    async def get(self, repository: str, reference: str) -> ManifestRecord:
+        cols = (Manifest.digest, Manifest.media_type, Manifest.content, Manifest.subject_digest)
+        if is_digest(reference):
+            Digest.parse(reference)
+            stmt = (
+                select(*cols)
+                .join(RepositoryManifest, RepositoryManifest.manifest_id == Manifest.id)
+                .join(Repository, Repository.id == RepositoryManifest.repository_id)
+                .where(Repository.name == repository, Manifest.digest == reference)
+            )
+        else:
+            validate_tag(reference)
+            stmt = (
+                select(*cols)
+                .join(Tag, Tag.manifest_id == Manifest.id)
+                .join(Repository, Repository.id == Tag.repository_id)
+                .where(Repository.name == repository, Tag.name == reference, Tag.lifetime_end.is_(None))
+            )
+        async with self.db.read() as s:
+            row = (await s.execute(stmt)).first()
+        if row is None:
+            raise ManifestUnknown("manifest unknown", {"reference": reference[:200]})
+        return ManifestRecord(row.digest, row.media_type, bytes(row.content), row.subject_digest)
+
+    # -- write path
+    async def put(
+        self, repository: str, reference: str, raw: bytes, content_type: str | None, pushed_by: str | None
+    ) -> PutManifestResult:
+        if len(raw) > self.max_bytes:
+            raise PayloadTooLarge(f"manifest is larger than {self.max_bytes} bytes")
+        tag: str | None = None
+        if is_digest(reference):
+            wanted = Digest.parse(reference)
+            digest = digest_of(raw, wanted.algorithm)
+            if digest != wanted:
+                raise DigestInvalid(
+                    "manifest digest does not match the reference",
+                    {"expected": reference, "actual": str(digest)},
+                )
+        else:
+            tag = validate_tag(reference)
+            digest = digest_of(raw)
+        parsed = parse_manifest(raw, content_type)
+        async with self.db.write() as s:
+            repo = await self.repositories.ensure_in(s, repository)
+            blob_ids = await self._check_blobs(s, repo.id, parsed)
+            child_ids = await self._check_children(s, repo.id, parsed)
+            manifest_id = await self._store(s, digest, raw, parsed)
+            await insert_ignore(
+                s,
+                RepositoryManifest.__table__,  # type: ignore[arg-type]
+                {"repository_id": repo.id, "manifest_id": manifest_id},
+            )
+            for blob_id in blob_ids:
+                await insert_ignore(s, ManifestBlob.__table__, {"manifest_id": manifest_id, "blob_id": blob_id})  # type: ignore[arg-type]
+            for child_id in child_ids:
+                await insert_ignore(s, ManifestChild.__table__, {"manifest_id": manifest_id, "child_id": child_id})  # type: ignore[arg-type]
+            if tag is not None:
+                await self._move_tag(s, repo.id, tag, manifest_id, pushed_by)
+        subject = str(parsed.subject.digest) if parsed.subject is not None else None
+        return PutManifestResult(str(digest), subject)
+
+    async def _check_blobs(self, s: AsyncSession, repo_id: int, parsed: ParsedManifest) -> list[int]:
+        wanted = {str(d.digest) for d in parsed.blob_references}
+        if not wanted:
+            return []
+        stmt = (
+            select(Blob.id, Blob.digest)
+            .join(RepositoryBlob, RepositoryBlob.blob_id == Blob.id)
+            .where(RepositoryBlob.repository_id == repo_id, Blob.digest.in_(wanted))
+        )
+        found = {row.digest: row.id for row in await s.execute(stmt)}
+        missing = sorted(wanted - set(found))
+        if missing:
+            raise ManifestBlobUnknown("blob unknown to registry", {"digest": missing[0]})
+        return list(found.values())
+
+    async def _check_children(self, s: AsyncSession, repo_id: int, parsed: ParsedManifest) -> list[int]:
+        wanted = {str(d.digest) for d in parsed.manifests}
+        if not wanted:
+            return []
+        stmt = (
+            select(Manifest.id, Manifest.digest)
+            .join(RepositoryManifest, RepositoryManifest.manifest_id == Manifest.id)
+            .where(RepositoryManifest.repository_id == repo_id, Manifest.digest.in_(wanted))
+        )
+        found = {row.digest: row.id for row in await s.execute(stmt)}
+        missing = sorted(wanted - set(found))
+        if missing:
+            # an index may also point at plain blobs (rare but allowed by the image spec)
+            blob_stmt = (
+                select(Blob.digest)
+                .join(RepositoryBlob, RepositoryBlob.blob_id == Blob.id)
+                .where(RepositoryBlob.repository_id == repo_id, Blob.digest.in_(missing))
+            )
+            blobs = set((await s.execute(blob_stmt)).scalars())
+            still = [d for d in missing if d not in blobs]
+            if still:
+                raise ManifestBlobUnknown("manifest unknown to registry", {"digest": still[0]})
+        return list(found.values())
+
+    async def _store(self, s: AsyncSession, digest: Digest, raw: bytes, parsed: ParsedManifest) -> int:
+        existing = (await s.execute(select(Manifest.id).where(Manifest.digest == str(digest)))).scalar()
+        if existing is not None:
+            return int(existing)
+        await insert_ignore(
+            s,
+            Manifest.__table__,  # type: ignore[arg-type]
+            {
+                "digest": str(digest),
+                "media_type": parsed.media_type,
+                "size": len(raw),
+                "content": raw,
+                "artifact_type": parsed.effective_artifact_type,
+                "subject_digest": str(parsed.subject.digest) if parsed.subject else None,
+                "config_digest": str(parsed.config.digest) if parsed.config else None,
+                "created_at": datetime.now(UTC),
+            },
+        )
+        return int((await s.execute(select(Manifest.id).where(Manifest.digest == str(digest)))).scalar_one())
+
+    async def _move_tag(self, s: AsyncSession, repo_id: int, tag: str, manifest_id: int, by: str | None) -> None:
+        live = (
+            await s.execute(
+                select(Tag.id, Tag.manifest_id).where(
+                    Tag.repository_id == repo_id, Tag.name == tag, Tag.lifetime_end.is_(None)
+                )
+            )
+        ).first()
+        if live is not None and live.manifest_id == manifest_id:
+            return
+        now = datetime.now(UTC)
+        if live is not None:
+            await s.execute(update(Tag).where(Tag.id == live.id).values(lifetime_end=now))
+        s.add(Tag(repository_id=repo_id, name=tag, manifest_id=manifest_id, lifetime_start=now, created_by=by))
+        await s.flush()
+
+    async def delete(self, repository: str, digest: Digest) -> None:
+        """Delete a manifest from a repository by digest; every tag pointing at it in that repository ends."""
+        async with self.db.write() as s:
+            repo = await self.repositories.get_in(s, repository)
+            if repo is None:
+                raise NameUnknown("repository name not known to registry", {"name": repository})
+            manifest_id = (
+                await s.execute(
+                    select(Manifest.id)
+                    .join(RepositoryManifest, RepositoryManifest.manifest_id == Manifest.id)
+                    .where(RepositoryManifest.repository_id == repo.id, Manifest.digest == str(digest))
+                )
+            ).scalar()
+            if manifest_id is None:
+                raise ManifestUnknown("manifest unknown", {"digest": str(digest)})
+            await s.execute(
+                update(Tag)
+                .where(
+                    and_(Tag.repository_id == repo.id, Tag.manifest_id == manifest_id, Tag.lifetime_end.is_(None))
+                )
+                .values(lifetime_end=datetime.now(UTC))
+            )
+            await s.execute(
+                delete(RepositoryManifest).where(
+                    RepositoryManifest.repository_id == repo.id, RepositoryManifest.manifest_id == manifest_id
+                )
+            )

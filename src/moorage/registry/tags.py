@@ -1,0 +1,66 @@
+"""Tags: listing (paginated), deletion of one tag, history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+
+from moorage.db.engine import Database
+from moorage.db.models import Manifest, Repository, Tag
+from moorage.domain.errors import ManifestUnknown, NameUnknown
+from moorage.domain.reference import validate_tag
+from moorage.registry.repositories import Repositories
+from moorage.registry.types import TagRecord
+
+
+class Tags:
+    def __init__(self, db: Database, repositories: Repositories) -> None:
+        self.db = db
+        self.repositories = repositories
+
+    async def list(self, repository: str, n: int | None, last: str | None) -> list[str] | None:
+        """Live tag names in lexical order after ``last``; None when the repository does not exist."""
+        stmt = (
+            select(Tag.name)
+            .join(Repository, Repository.id == Tag.repository_id)
+            .where(Repository.name == repository, Tag.lifetime_end.is_(None))
+            .order_by(Tag.name)
+        )
+        if last:
+            stmt = stmt.where(Tag.name > last)
+        if n is not None:
+            stmt = stmt.limit(n)
+        async with self.db.read() as s:
+            names = list((await s.execute(stmt)).scalars())
+            if not names and (await self.repositories.get_in(s, repository)) is None:
+                return None
+        return names
+
+    async def delete(self, repository: str, tag: str) -> None:
+        """End the live row of one tag; the manifest and other tags stay."""
+        validate_tag(tag)
+        async with self.db.write() as s:
+            repo = await self.repositories.get_in(s, repository)
+            if repo is None:
+                raise NameUnknown("repository name not known to registry", {"name": repository})
+            res = await s.execute(
+                update(Tag)
+                .where(Tag.repository_id == repo.id, Tag.name == tag, Tag.lifetime_end.is_(None))
+                .values(lifetime_end=datetime.now(UTC))
+            )
+            if res.rowcount == 0:  # type: ignore[attr-defined]
+                raise ManifestUnknown("manifest unknown", {"tag": tag})
+
+    async def history(self, repository: str, limit: int = 100) -> list[TagRecord]:
+        stmt = (
+            select(Tag.name, Manifest.digest, Tag.lifetime_start, Tag.lifetime_end)
+            .join(Repository, Repository.id == Tag.repository_id)
+            .join(Manifest, Manifest.id == Tag.manifest_id)
+            .where(Repository.name == repository)
+            .order_by(Tag.lifetime_start.desc(), Tag.id.desc())
+            .limit(limit)
+        )
+        async with self.db.read() as s:
+            rows = (await s.execute(stmt)).all()
+        return [TagRecord(r.name, r.digest, r.lifetime_start, r.lifetime_end) for r in rows]

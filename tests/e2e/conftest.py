@@ -1,0 +1,132 @@
+"""Fixtures for end-to-end tests: a running Moorage server, a Docker daemon and real clients."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Generator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(_REPO_ROOT) not in sys.path:  # `tests.support` without a tests/__init__.py
+    sys.path.insert(0, str(_REPO_ROOT))
+
+from tests.support.clients import ClientEnv, ContainersConfig  # noqa: E402
+from tests.support.images import ImageSet, build_image_set  # noqa: E402
+from tests.support.procs import Background, run  # noqa: E402
+from tests.support.servers import RegistryServer, start_distribution, start_moorage  # noqa: E402
+
+# Temporary switch while the server is young: E2E_TARGET=distribution runs the suite against
+# CNCF Distribution (tests of Moorage-only behaviour then fail, as they should).
+TARGET = os.environ.get("E2E_TARGET", "moorage")
+# MOORAGE_E2E_DATABASE_URL=postgresql://... runs the session's server on PostgreSQL instead of SQLite.
+DATABASE_URL = os.environ.get("MOORAGE_E2E_DATABASE_URL") or None
+LOG_TAIL_LINES = 80
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "e2e: end-to-end test against a running server with real clients (slow)"
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Attach the tail of the server's log to every failed test that used it."""
+    report: pytest.TestReport = yield
+    if report.failed and call.when == "call":
+        funcargs: dict[str, object] = getattr(item, "funcargs", {})
+        server = funcargs.get("moorage_server")
+        if isinstance(server, RegistryServer):
+            lines = server.logs().splitlines()[-LOG_TAIL_LINES:]
+            report.sections.append((f"{server.kind} log (last {LOG_TAIL_LINES} lines)", "\n".join(lines)))
+    return report
+
+
+@pytest.fixture(scope="session")
+def e2e_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="session")
+def moorage_server(e2e_root: Path) -> Iterator[RegistryServer]:
+    base = e2e_root / "server"
+    server = (
+        start_distribution(base)
+        if TARGET == "distribution"
+        else start_moorage(base, database_url=DATABASE_URL)
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def http_admin(moorage_server: RegistryServer) -> Iterator[httpx.Client]:
+    """An HTTP client sending the superuser's Basic credentials to the registry."""
+    with httpx.Client(
+        base_url=moorage_server.url, auth=(moorage_server.admin, moorage_server.password), timeout=30.0
+    ) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def containers_config(e2e_root: Path, moorage_server: RegistryServer) -> ContainersConfig:
+    return ContainersConfig.create(e2e_root / "containers", [moorage_server.host])
+
+
+@pytest.fixture
+def client(tmp_path: Path, containers_config: ContainersConfig) -> ClientEnv:
+    """Clients with this test's own auth file and Docker config (no daemon)."""
+    return ClientEnv(tmp_path, containers_config)
+
+
+@pytest.fixture(scope="session")
+def images(e2e_root: Path) -> ImageSet:
+    return build_image_set(e2e_root / "layout")
+
+
+@pytest.fixture(scope="session")
+def dockerd(e2e_root: Path, moorage_server: RegistryServer) -> Iterator[str]:
+    """A real Docker daemon (apt docker.io) trusting the registry over plain HTTP; yields DOCKER_HOST."""
+    binary = shutil.which("dockerd")
+    if not binary:
+        pytest.skip("dockerd is not installed (apt docker.io)")
+    base = e2e_root / "dockerd"
+    base.mkdir()
+    sock = base / "docker.sock"
+    (base / "daemon.json").write_text("{}")
+    args = [
+        binary,
+        "--config-file", str(base / "daemon.json"),
+        "--bridge=none", "--iptables=false", "--ip6tables=false",
+        "--data-root", str(base / "root"),
+        "--exec-root", str(base / "exec"),
+        "--pidfile", str(base / "dockerd.pid"),
+        "-H", f"unix://{sock}",
+        "--insecure-registry", moorage_server.host,
+    ]  # fmt: skip
+    process = Background("dockerd", args, base / "logs")
+    docker_host = f"unix://{sock}"
+    docker = shutil.which("docker") or "docker"
+
+    def ready() -> bool:
+        return run([docker, "-H", docker_host, "version"], check=False, timeout=10).returncode == 0
+
+    try:
+        process.wait_until(ready, timeout=60, what="answering")
+        yield docker_host
+    finally:
+        process.stop(timeout=30)
+
+
+@pytest.fixture
+def docker_client(tmp_path: Path, containers_config: ContainersConfig, dockerd: str) -> ClientEnv:
+    return ClientEnv(tmp_path, containers_config, docker_host=dockerd)

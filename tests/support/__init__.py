@@ -1,0 +1,1 @@
+"""Helpers shared by Moorage's test suites (image builders, processes, ports)."""
