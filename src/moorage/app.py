@@ -60,7 +60,9 @@ def build_services(settings: Settings) -> Services:
     repositories = Repositories(db)
     users = Users(db)
     key = load_or_create_signing_key(settings.data_dir / "keys" / "token-signing.pem")
-    tokens = TokenService(key, settings.service_name, settings.token_ttl_seconds, settings.refresh_token_ttl_seconds)
+    tokens = TokenService(
+        key, settings.service_name, settings.token_ttl_seconds, settings.refresh_token_ttl_seconds
+    )
     ctx = RegistryContext(
         base_url=settings.base_url,
         service=settings.service_name,
@@ -119,7 +121,9 @@ def create_app(settings: Settings) -> ASGIApp:
         except Exception as exc:
             checks["storage"] = f"error: {type(exc).__name__}"
             ok = False
-        return JSONResponse({"status": "ok" if ok else "error", "checks": checks}, status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ok" if ok else "error", "checks": checks}, status_code=200 if ok else 503
+        )
 
     async def metrics(_: Request) -> Response:
         return Response(services.registry.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -18,14 +18,18 @@ from moorage.db.migrate import upgrade
 T = TypeVar("T")
 
 DataDirOpt = Annotated[
-    Path | None, typer.Option("--data-dir", help="Where the database, blobs and keys live [default: ./moorage-data]")
+    Path | None,
+    typer.Option("--data-dir", help="Where the database, blobs and keys live [default: ./moorage-data]"),
 ]
 ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="YAML config file (keys: see docs/config.md)", exists=True)
+    Path | None,
+    typer.Option("--config", "-c", help="YAML config file (keys: see docs/config.md)", exists=True),
 ]
 DbOpt = Annotated[
     str | None,
-    typer.Option("--database-url", help="sqlite:///path or postgresql://user@host/db [default: SQLite in data dir]"),
+    typer.Option(
+        "--database-url", help="sqlite:///path or postgresql://user@host/db [default: SQLite in data dir]"
+    ),
 ]
 
 err_console = Console(stderr=True)

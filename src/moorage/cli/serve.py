@@ -37,7 +37,9 @@ def _export(settings: Settings) -> None:
         if value is None:
             os.environ.pop(f"MOORAGE_{key.upper()}", None)
             continue
-        os.environ[f"MOORAGE_{key.upper()}"] = json.dumps(value) if isinstance(value, list | dict) else str(value)
+        os.environ[f"MOORAGE_{key.upper()}"] = (
+            json.dumps(value) if isinstance(value, list | dict) else str(value)
+        )
     os.environ.pop("MOORAGE_CONFIG", None)
 
 
@@ -73,13 +75,16 @@ def serve(
     database_url: DbOpt = None,
     workers: Annotated[int | None, typer.Option(help="server worker processes [default: 2]")] = None,
     server: Annotated[str | None, typer.Option(help="ASGI server: uvicorn or granian")] = None,
-    tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="PEM certificate (chain) for HTTPS")] = None,
+    tls_cert: Annotated[
+        Path | None, typer.Option("--tls-cert", help="PEM certificate (chain) for HTTPS")
+    ] = None,
     tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key for HTTPS")] = None,
     self_signed: Annotated[
         bool, typer.Option("--self-signed", help="serve HTTPS with a generated CA and certificate")
     ] = False,
     hostname: Annotated[
-        list[str] | None, typer.Option("--hostname", help="host name for the self-signed certificate (repeatable)")
+        list[str] | None,
+        typer.Option("--hostname", help="host name for the self-signed certificate (repeatable)"),
     ] = None,
     public_url: Annotated[str | None, typer.Option(help="external base URL behind a proxy")] = None,
 ) -> None:
@@ -120,13 +125,20 @@ def serve(
         metrics_dir.mkdir(parents=True, exist_ok=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     _export(settings)
-    hostport = f"{settings.host}:{settings.port}" if ":" not in settings.host else f"[{settings.host}]:{settings.port}"
-    console.print(f"Moorage is listening on [bold]{settings.base_url}[/bold] (data in {settings.data_dir.resolve()})")
+    hostport = (
+        f"{settings.host}:{settings.port}"
+        if ":" not in settings.host
+        else f"[{settings.host}]:{settings.port}"
+    )
+    console.print(
+        f"Moorage is listening on [bold]{settings.base_url}[/bold] (data in {settings.data_dir.resolve()})"
+    )
     if admin_file:
         console.print(f"First start: created superuser [bold]admin[/bold]; its password is in {admin_file}")
     if ca_path:
         console.print(
-            f"Self-signed TLS: trust the CA in {ca_path.resolve()}  (docker: /etc/docker/certs.d/{hostport}/ca.crt, "
+            f"Self-signed TLS: trust the CA in {ca_path.resolve()}  "
+            f"(docker: /etc/docker/certs.d/{hostport}/ca.crt, "
             f"podman/skopeo: /etc/containers/certs.d/{hostport}/ca.crt)"
         )
     console.print(f"Log in with:  docker login {hostport} -u admin")

@@ -21,7 +21,9 @@ app = typer.Typer(help="Create and list user accounts.", no_args_is_help=True)
 def create(
     name: Annotated[str, typer.Argument(help="user name; the user owns the namespace of the same name")],
     superuser: Annotated[bool, typer.Option("--superuser", help="may administer and push anywhere")] = False,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from stdin")
+    ] = False,
     email: Annotated[str | None, typer.Option(help="e-mail address")] = None,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
@@ -67,7 +69,10 @@ def list_users(
             users = await services.registry.users.list()
         finally:
             await services.db.dispose()
-        return [{"username": u.username, "superuser": u.superuser, "enabled": u.enabled, "email": u.email} for u in users]
+        return [
+            {"username": u.username, "superuser": u.superuser, "enabled": u.enabled, "email": u.email}
+            for u in users
+        ]
 
     rows = run(go())
     if as_json:
@@ -75,5 +80,10 @@ def list_users(
         return
     table = Table("username", "superuser", "enabled", "email")
     for r in rows:
-        table.add_row(str(r["username"]), "yes" if r["superuser"] else "", "yes" if r["enabled"] else "no", str(r["email"] or ""))
+        table.add_row(
+            str(r["username"]),
+            "yes" if r["superuser"] else "",
+            "yes" if r["enabled"] else "no",
+            str(r["email"] or ""),
+        )
     Console().print(table)

@@ -87,7 +87,9 @@ def _annotations(obj: dict[str, Any]) -> dict[str, str]:
     ann = obj.get("annotations")
     if ann is None:
         return {}
-    if not isinstance(ann, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in ann.items()):
+    if not isinstance(ann, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in ann.items()
+    ):
         raise ManifestInvalid("annotations must be a map of strings to strings")
     return ann
 

@@ -44,7 +44,7 @@ def _san(hostnames: list[str]) -> x509.SubjectAlternativeName:
 
 
 def ensure_self_signed(directory: Path, hostnames: list[str]) -> TlsFiles:
-    """Create (once) a CA and a server certificate for ``hostnames``; re-issue the server cert if names change."""
+    """Create (once) a CA and a server certificate for ``hostnames``; re-issue it when the names change."""
     directory.mkdir(parents=True, exist_ok=True)
     files = TlsFiles(directory / "ca.crt", directory / "server.crt", directory / "server.key")
     ca_key_path = directory / "ca.key"

@@ -37,7 +37,8 @@ class Users:
     ) -> UserInfo:
         if not (2 <= len(username) <= 255) or not USERNAME_RE.match(username):
             raise UserError(
-                "username must be 2-255 characters of lower-case letters, digits and single . _ - between them"
+                "username must be 2-255 characters: lower-case letters and digits, "
+                "with single . _ - between them"
             )
         if len(password) < 8:
             raise UserError("password must be at least 8 characters")

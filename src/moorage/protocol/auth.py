@@ -140,7 +140,9 @@ async def grant(auth: Authenticator, principal: Principal, requested: list[Acces
     for entry in requested:
         if entry.type == "repository":
             allowed = await auth.ctx.authorizer.allowed(principal, entry.name)
-            actions = tuple(a for a in entry.actions if a in allowed or (a == "*" and allowed >= {"pull", "push"}))
+            actions = tuple(
+                a for a in entry.actions if a in allowed or (a == "*" and allowed >= {"pull", "push"})
+            )
         elif entry.type == "registry" and entry.name == "catalog":
             ok = auth.ctx.authorizer.may_list_catalog(principal)
             actions = tuple(a for a in entry.actions if a == "*" and ok)
@@ -214,10 +216,8 @@ async def token_endpoint(request: Request, auth: Authenticator) -> Response:
     if offline and not principal.is_anonymous:
         body["refresh_token"] = refresh_token or ctx.tokens.issue_refresh(principal.name)
     if request.method == "POST":
-        body["scope"] = " ".join(
-            f"{g.type}:{g.name}:{','.join(g.actions)}" for g in granted if g.actions
-        )
-        body["token_type"] = "Bearer"
+        body["scope"] = " ".join(f"{g.type}:{g.name}:{','.join(g.actions)}" for g in granted if g.actions)
+        body["token_type"] = "Bearer"  # noqa: S105
     return Response(
         json.dumps(body),
         media_type="application/json",

@@ -58,7 +58,9 @@ def error_response(
     return Response(body, status_code=http_status, headers=all_headers, media_type="application/json")
 
 
-def from_exception(exc: RegistryError, *, head: bool = False, headers: dict[str, str] | None = None) -> Response:
+def from_exception(
+    exc: RegistryError, *, head: bool = False, headers: dict[str, str] | None = None
+) -> Response:
     return error_response(
         exc.code, exc.message, exc.detail, status=http_status_override(exc), headers=headers, head=head
     )

@@ -59,7 +59,9 @@ async def catalog(request: Request, ctx: RegistryContext, principal: Principal) 
     if limit and len(names) > limit:
         names = names[:limit]
         headers["Link"] = _link("/v2/_catalog", limit, names[-1])
-    return Response(json.dumps({"repositories": names}).encode(), headers=headers, media_type="application/json")
+    return Response(
+        json.dumps({"repositories": names}).encode(), headers=headers, media_type="application/json"
+    )
 
 
 async def referrers(call: Call) -> Response:

@@ -139,7 +139,9 @@ class RegistryApp:
         if isinstance(caller, Response):
             return caller
         if not caller.credentials_given:
-            return error_response("UNAUTHORIZED", headers=self.auth.challenge(), head=request.method == "HEAD")
+            return error_response(
+                "UNAUTHORIZED", headers=self.auth.challenge(), head=request.method == "HEAD"
+            )
         return Response(b"{}", media_type="application/json", headers=API_VERSION_HEADER)
 
     async def _catalog(self, request: Request) -> Response:

@@ -43,7 +43,9 @@ class Blobs:
             if blob_id is None:
                 return None
             await insert_ignore(
-                s, RepositoryBlob.__table__, {"repository_id": repo.id, "blob_id": blob_id}  # type: ignore[arg-type]
+                s,
+                RepositoryBlob,
+                {"repository_id": repo.id, "blob_id": blob_id},
             )
         return found
 

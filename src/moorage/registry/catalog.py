@@ -28,7 +28,9 @@ class Catalog:
         if last:
             stmt = stmt.where(Repository.name > last)
         if not visible.everything:
-            conds = [Repository.name.startswith(f"{ns}/", autoescape=True) for ns in sorted(visible.namespaces)]
+            conds = [
+                Repository.name.startswith(f"{ns}/", autoescape=True) for ns in sorted(visible.namespaces)
+            ]
             if visible.public:
                 conds.append(Repository.visibility == "public")
             if not conds:

@@ -90,13 +90,13 @@ class Manifests:
             manifest_id = await self._store(s, digest, raw, parsed)
             await insert_ignore(
                 s,
-                RepositoryManifest.__table__,  # type: ignore[arg-type]
+                RepositoryManifest,
                 {"repository_id": repo.id, "manifest_id": manifest_id},
             )
             for blob_id in blob_ids:
-                await insert_ignore(s, ManifestBlob.__table__, {"manifest_id": manifest_id, "blob_id": blob_id})  # type: ignore[arg-type]
+                await insert_ignore(s, ManifestBlob, {"manifest_id": manifest_id, "blob_id": blob_id})
             for child_id in child_ids:
-                await insert_ignore(s, ManifestChild.__table__, {"manifest_id": manifest_id, "child_id": child_id})  # type: ignore[arg-type]
+                await insert_ignore(s, ManifestChild, {"manifest_id": manifest_id, "child_id": child_id})
             if tag is not None:
                 await self._move_tag(s, repo.id, tag, manifest_id, pushed_by)
         subject = str(parsed.subject.digest) if parsed.subject is not None else None
@@ -147,7 +147,7 @@ class Manifests:
             return int(existing)
         await insert_ignore(
             s,
-            Manifest.__table__,  # type: ignore[arg-type]
+            Manifest,
             {
                 "digest": str(digest),
                 "media_type": parsed.media_type,
@@ -161,7 +161,9 @@ class Manifests:
         )
         return int((await s.execute(select(Manifest.id).where(Manifest.digest == str(digest)))).scalar_one())
 
-    async def _move_tag(self, s: AsyncSession, repo_id: int, tag: str, manifest_id: int, by: str | None) -> None:
+    async def _move_tag(
+        self, s: AsyncSession, repo_id: int, tag: str, manifest_id: int, by: str | None
+    ) -> None:
         live = (
             await s.execute(
                 select(Tag.id, Tag.manifest_id).where(
@@ -174,7 +176,9 @@ class Manifests:
         now = datetime.now(UTC)
         if live is not None:
             await s.execute(update(Tag).where(Tag.id == live.id).values(lifetime_end=now))
-        s.add(Tag(repository_id=repo_id, name=tag, manifest_id=manifest_id, lifetime_start=now, created_by=by))
+        s.add(
+            Tag(repository_id=repo_id, name=tag, manifest_id=manifest_id, lifetime_start=now, created_by=by)
+        )
         await s.flush()
 
     async def delete(self, repository: str, digest: Digest) -> None:
@@ -195,7 +199,11 @@ class Manifests:
             await s.execute(
                 update(Tag)
                 .where(
-                    and_(Tag.repository_id == repo.id, Tag.manifest_id == manifest_id, Tag.lifetime_end.is_(None))
+                    and_(
+                        Tag.repository_id == repo.id,
+                        Tag.manifest_id == manifest_id,
+                        Tag.lifetime_end.is_(None),
+                    )
                 )
                 .values(lifetime_end=datetime.now(UTC))
             )

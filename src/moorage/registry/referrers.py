@@ -20,7 +20,9 @@ class Referrers:
         self, repository: str, subject: Digest, artifact_type: str | None = None
     ) -> list[ReferrerDescriptor]:
         stmt = (
-            select(Manifest.digest, Manifest.media_type, Manifest.size, Manifest.artifact_type, Manifest.content)
+            select(
+                Manifest.digest, Manifest.media_type, Manifest.size, Manifest.artifact_type, Manifest.content
+            )
             .join(RepositoryManifest, RepositoryManifest.manifest_id == Manifest.id)
             .join(Repository, Repository.id == RepositoryManifest.repository_id)
             .where(Repository.name == repository, Manifest.subject_digest == str(subject))

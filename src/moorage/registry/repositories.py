@@ -42,7 +42,9 @@ class Repositories:
         if ns_name is not None:
             ns_id = (await s.execute(select(Namespace.id).where(Namespace.name == ns_name))).scalar()
         await insert_ignore(
-            s, Repository.__table__, {"name": name, "namespace_id": ns_id, "visibility": "private"}  # type: ignore[arg-type]
+            s,
+            Repository,
+            {"name": name, "namespace_id": ns_id, "visibility": "private"},
         )
         created = await self.get_in(s, name)
         assert created is not None

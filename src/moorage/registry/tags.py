@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
@@ -52,7 +53,7 @@ class Tags:
             if res.rowcount == 0:  # type: ignore[attr-defined]
                 raise ManifestUnknown("manifest unknown", {"tag": tag})
 
-    async def history(self, repository: str, limit: int = 100) -> list[TagRecord]:
+    async def history(self, repository: str, limit: int = 100) -> builtins.list[TagRecord]:
         stmt = (
             select(Tag.name, Manifest.digest, Tag.lifetime_start, Tag.lifetime_end)
             .join(Repository, Repository.id == Tag.repository_id)

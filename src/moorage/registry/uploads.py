@@ -104,7 +104,9 @@ class Uploads:
                     {"size": result.size},
                 )
             async with self.db.write() as s:
-                await s.execute(update(Upload).where(Upload.id == upload_id).values(updated_at=datetime.now(UTC)))
+                await s.execute(
+                    update(Upload).where(Upload.id == upload_id).values(updated_at=datetime.now(UTC))
+                )
             return UploadInfo(upload_id, repository, result.size)
 
     async def complete(
@@ -129,10 +131,12 @@ class Uploads:
             await self.storage.commit_upload(upload_id, digest)
             async with self.db.write() as s:
                 repo = await self.repositories.ensure_in(s, repository)
-                await insert_ignore(s, Blob.__table__, {"digest": str(digest), "size": info.size})  # type: ignore[arg-type]
+                await insert_ignore(s, Blob, {"digest": str(digest), "size": info.size})
                 blob_id = (await s.execute(select(Blob.id).where(Blob.digest == str(digest)))).scalar_one()
                 await insert_ignore(
-                    s, RepositoryBlob.__table__, {"repository_id": repo.id, "blob_id": blob_id}  # type: ignore[arg-type]
+                    s,
+                    RepositoryBlob,
+                    {"repository_id": repo.id, "blob_id": blob_id},
                 )
                 await s.execute(delete(Upload).where(Upload.id == upload_id))
             self._forget(upload_id)

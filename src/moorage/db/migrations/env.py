@@ -36,7 +36,9 @@ async def _main() -> None:
 
 def run() -> None:
     if context.is_offline_mode():
-        context.configure(url=context.config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata)
+        context.configure(
+            url=context.config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata
+        )
         with context.begin_transaction():
             context.run_migrations()
     else:

@@ -29,7 +29,9 @@ class RepositoryManifest(Base):
 
     __tablename__ = "repository_manifest"
 
-    repository_id: Mapped[int] = mapped_column(ForeignKey("repository.id", ondelete="CASCADE"), primary_key=True)
+    repository_id: Mapped[int] = mapped_column(
+        ForeignKey("repository.id", ondelete="CASCADE"), primary_key=True
+    )
     manifest_id: Mapped[int] = mapped_column(
         ForeignKey("manifest.id", ondelete="CASCADE"), primary_key=True, index=True
     )

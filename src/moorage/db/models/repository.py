@@ -15,7 +15,9 @@ class Repository(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)
-    namespace_id: Mapped[int | None] = mapped_column(ForeignKey("namespace.id", ondelete="CASCADE"), index=True)
+    namespace_id: Mapped[int | None] = mapped_column(
+        ForeignKey("namespace.id", ondelete="CASCADE"), index=True
+    )
     visibility: Mapped[str] = mapped_column(String(16), default="private")  # "private" | "public"
     description: Mapped[str | None] = mapped_column(String(4096))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,6 +9,7 @@ upload file behind, never a partial blob under a content address.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 from collections.abc import AsyncIterator
@@ -81,10 +82,8 @@ class FilesystemDriver:
             f.close()
 
     async def delete_blob(self, digest: Digest) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self._blob(digest))
-        except FileNotFoundError:
-            pass
 
     async def start_upload(self, upload_id: str) -> None:
         path = self._upload(upload_id)
