@@ -29,6 +29,7 @@ from moorage.observability.metrics import Metrics
 from moorage.protocol.context import RegistryContext
 from moorage.protocol.router import RegistryApp
 from moorage.registry.blobs import Blobs
+from moorage.registry.cache import ReadCache, SharedGenerations
 from moorage.registry.catalog import Catalog
 from moorage.registry.manifests import Manifests
 from moorage.registry.referrers import Referrers
@@ -57,7 +58,10 @@ def build_services(settings: Settings) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url, fsync=settings.fsync)
     storage = build_storage(settings)
-    repositories = Repositories(db)
+    generations = (
+        SharedGenerations(settings.data_dir / "run" / "generations") if settings.read_cache_enabled else None
+    )
+    repositories = Repositories(db, ReadCache(generations))
     users = Users(db)
     key = load_or_create_signing_key(settings.data_dir / "keys" / "token-signing.pem")
     tokens = TokenService(

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     max_manifest_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     max_page_size: int = Field(1000, ge=1, le=100000)
     upload_expiry_seconds: int = Field(7 * 86400, ge=60)
+    read_cache: Literal["auto", "on", "off"] = Field(
+        "auto", description="per-process /v2 read cache; auto = on for SQLite (one machine), off otherwise"
+    )
 
     # -- observability
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -99,6 +102,12 @@ class Settings(BaseSettings):
         if url.startswith("postgresql://") or url.startswith("postgres://"):
             return "postgresql+asyncpg://" + url.split("://", 1)[1]
         return url
+
+    @property
+    def read_cache_enabled(self) -> bool:
+        if self.read_cache == "auto":
+            return self.resolved_database_url.startswith("sqlite")
+        return self.read_cache == "on"
 
     @property
     def resolved_storage_root(self) -> Path:

@@ -7,8 +7,12 @@ engine with ordinary deferred transactions so they never take the write lock.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import fcntl
+import os
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -49,12 +53,52 @@ def make_engine(url: str, *, immediate: bool = False, fsync: bool = True, pool_s
     return engine
 
 
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the session's transaction has committed (still under the write lock)."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+class _FileLock:
+    """An exclusive lock shared by every process on this machine (flock on a file)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def _fileno(self) -> int:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        return self._fd
+
+    async def acquire(self) -> None:
+        fd = self._fileno()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            await asyncio.get_running_loop().run_in_executor(None, fcntl.flock, fd, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
 class Database:
-    """The metadata database: a read engine and a write engine (the same one on PostgreSQL)."""
+    """The metadata database: a read engine and a write engine (the same one on PostgreSQL).
+
+    On SQLite every write transaction runs under an in-process asyncio lock and a cross-process
+    file lock, so ``BEGIN IMMEDIATE`` never has to poll SQLite's busy handler (which sleeps for
+    up to 100 ms at a time) and writers are served in order.
+    """
 
     def __init__(self, url: str, *, fsync: bool = True) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self._local_lock = asyncio.Lock()
+        self._file_lock: _FileLock | None = None
+        if self.is_sqlite:
+            path = url.split(":///", 1)[1]
+            if path and path != ":memory:":
+                self._file_lock = _FileLock(Path(path + ".writelock"))
         self.read_engine = make_engine(url, fsync=fsync, pool_size=8)
         self.write_engine = (
             make_engine(url, immediate=True, fsync=fsync, pool_size=2) if self.is_sqlite else self.read_engine
@@ -70,10 +114,30 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session in one transaction, committed on success and rolled back on error."""
-        async with self._write() as session, session.begin():
-            yield session
+        if not self.is_sqlite:
+            async with self._write() as session:
+                async with session.begin():
+                    yield session
+                _run_after_commit(session)
+            return
+        async with self._local_lock:
+            if self._file_lock is not None:
+                await self._file_lock.acquire()
+            try:
+                async with self._write() as session:
+                    async with session.begin():
+                        yield session
+                    _run_after_commit(session)
+            finally:
+                if self._file_lock is not None:
+                    self._file_lock.release()
 
     async def dispose(self) -> None:
         await self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             await self.write_engine.dispose()
+
+
+def _run_after_commit(session: AsyncSession) -> None:
+    for callback in session.info.pop("after_commit", []):
+        callback()

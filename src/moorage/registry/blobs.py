@@ -8,6 +8,7 @@ from moorage.db.engine import Database
 from moorage.db.models import Blob, Repository, RepositoryBlob
 from moorage.domain.digest import Digest
 from moorage.domain.errors import BlobUnknown
+from moorage.registry.cache import ReadCache
 from moorage.registry.repositories import Repositories
 from moorage.registry.sql import insert_ignore
 from moorage.registry.types import BlobInfo
@@ -22,6 +23,12 @@ class Blobs:
 
     async def stat(self, repository: str, digest: Digest) -> BlobInfo | None:
         """The blob if it is linked to ``repository``."""
+        key = ("blob", digest.hex)
+        cache = self.repositories.cache
+        cached = cache.get(repository, key)
+        if not ReadCache.is_miss(cached):
+            return cached  # type: ignore[no-any-return]
+        gen = cache.generation(repository)
         stmt = (
             select(Blob.size)
             .join(RepositoryBlob, RepositoryBlob.blob_id == Blob.id)
@@ -30,7 +37,9 @@ class Blobs:
         )
         async with self.db.read() as s:
             size = (await s.execute(stmt)).scalar()
-        return None if size is None else BlobInfo(str(digest), int(size))
+        info = None if size is None else BlobInfo(str(digest), int(size))
+        cache.put(repository, key, gen, info)
+        return info
 
     async def mount(self, target: str, digest: Digest, source: str) -> BlobInfo | None:
         """Link a blob from ``source`` into ``target`` (created if needed). None when source lacks it."""
@@ -47,6 +56,7 @@ class Blobs:
                 RepositoryBlob,
                 {"repository_id": repo.id, "blob_id": blob_id},
             )
+            self.repositories.touch(s, target)
         return found
 
     async def unlink(self, repository: str, digest: Digest) -> None:
@@ -65,3 +75,4 @@ class Blobs:
             )
             if res.rowcount == 0:  # type: ignore[attr-defined]
                 raise BlobUnknown("blob unknown to registry", {"digest": str(digest)})
+            self.repositories.touch(s, repository)

@@ -27,10 +27,13 @@ from moorage.domain.errors import (
     PayloadTooLarge,
 )
 from moorage.domain.manifest import ParsedManifest, parse_manifest
-from moorage.domain.reference import validate_tag
+from moorage.domain.reference import is_valid_tag, validate_tag
+from moorage.registry.cache import ReadCache
 from moorage.registry.repositories import Repositories
 from moorage.registry.sql import insert_ignore
 from moorage.registry.types import ManifestRecord, PutManifestResult
+
+_CACHE_MAX_MANIFEST = 256 * 1024
 
 
 class Manifests:
@@ -41,9 +44,23 @@ class Manifests:
 
     # -- read path: one indexed query, no ORM objects
     async def get(self, repository: str, reference: str) -> ManifestRecord:
+        cache = self.repositories.cache
+        cached = cache.get(repository, reference)
+        if ReadCache.is_miss(cached):
+            gen = cache.generation(repository)
+            cached = await self._fetch(repository, reference)
+            if cached is None or len(cached.content) <= _CACHE_MAX_MANIFEST:
+                cache.put(repository, reference, gen, cached)
+        if cached is None:
+            raise ManifestUnknown("manifest unknown", {"reference": reference[:200]})
+        return cached  # type: ignore[no-any-return]
+
+    async def _fetch(self, repository: str, reference: str) -> ManifestRecord | None:
         cols = (Manifest.digest, Manifest.media_type, Manifest.content, Manifest.subject_digest)
+        if not _valid_reference(reference):
+            # a malformed tag or digest cannot name anything: unknown, as the conformance suite expects
+            raise ManifestUnknown("manifest unknown", {"reference": reference[:200]})
         if is_digest(reference):
-            Digest.parse(reference)
             stmt = (
                 select(*cols)
                 .join(RepositoryManifest, RepositoryManifest.manifest_id == Manifest.id)
@@ -51,7 +68,6 @@ class Manifests:
                 .where(Repository.name == repository, Manifest.digest == reference)
             )
         else:
-            validate_tag(reference)
             stmt = (
                 select(*cols)
                 .join(Tag, Tag.manifest_id == Manifest.id)
@@ -61,7 +77,7 @@ class Manifests:
         async with self.db.read() as s:
             row = (await s.execute(stmt)).first()
         if row is None:
-            raise ManifestUnknown("manifest unknown", {"reference": reference[:200]})
+            return None
         return ManifestRecord(row.digest, row.media_type, bytes(row.content), row.subject_digest)
 
     # -- write path
@@ -99,6 +115,7 @@ class Manifests:
                 await insert_ignore(s, ManifestChild, {"manifest_id": manifest_id, "child_id": child_id})
             if tag is not None:
                 await self._move_tag(s, repo.id, tag, manifest_id, pushed_by)
+            self.repositories.touch(s, repository)
         subject = str(parsed.subject.digest) if parsed.subject is not None else None
         return PutManifestResult(str(digest), subject)
 
@@ -212,3 +229,14 @@ class Manifests:
                     RepositoryManifest.repository_id == repo.id, RepositoryManifest.manifest_id == manifest_id
                 )
             )
+            self.repositories.touch(s, repository)
+
+
+def _valid_reference(reference: str) -> bool:
+    if is_digest(reference):
+        try:
+            Digest.parse(reference)
+        except DigestInvalid:
+            return False
+        return True
+    return is_valid_tag(reference)

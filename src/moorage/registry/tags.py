@@ -11,6 +11,7 @@ from moorage.db.engine import Database
 from moorage.db.models import Manifest, Repository, Tag
 from moorage.domain.errors import ManifestUnknown, NameUnknown
 from moorage.domain.reference import validate_tag
+from moorage.registry.cache import ReadCache
 from moorage.registry.repositories import Repositories
 from moorage.registry.types import TagRecord
 
@@ -22,6 +23,17 @@ class Tags:
 
     async def list(self, repository: str, n: int | None, last: str | None) -> list[str] | None:
         """Live tag names in lexical order after ``last``; None when the repository does not exist."""
+        cache = self.repositories.cache
+        key = ("tags", n, last)
+        cached = cache.get(repository, key)
+        if not ReadCache.is_miss(cached):
+            return cached  # type: ignore[no-any-return]
+        gen = cache.generation(repository)
+        names = await self._fetch(repository, n, last)
+        cache.put(repository, key, gen, names)
+        return names
+
+    async def _fetch(self, repository: str, n: int | None, last: str | None) -> builtins.list[str] | None:
         stmt = (
             select(Tag.name)
             .join(Repository, Repository.id == Tag.repository_id)
@@ -52,6 +64,7 @@ class Tags:
             )
             if res.rowcount == 0:  # type: ignore[attr-defined]
                 raise ManifestUnknown("manifest unknown", {"tag": tag})
+            self.repositories.touch(s, repository)
 
     async def history(self, repository: str, limit: int = 100) -> builtins.list[TagRecord]:
         stmt = (

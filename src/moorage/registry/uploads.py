@@ -139,6 +139,7 @@ class Uploads:
                     {"repository_id": repo.id, "blob_id": blob_id},
                 )
                 await s.execute(delete(Upload).where(Upload.id == upload_id))
+                self.repositories.touch(s, repository)
             self._forget(upload_id)
             return BlobInfo(str(digest), info.size)
 
