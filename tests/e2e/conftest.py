@@ -1,30 +1,31 @@
-"""Fixtures for end-to-end tests: a running Moorage server, a Docker daemon and real clients."""
+"""Fixtures for end-to-end tests: a running Moorage server, a Docker daemon and real clients.
+
+Run with ``.venv/bin/pytest tests/e2e -m e2e``. Needs apt skopeo podman buildah docker.io
+docker-registry apache2-utils (the last two only for E2E_TARGET=distribution) and PyPI oras.
+One server and one dockerd serve the whole session; each test uses its own repositories,
+auth file and Docker config; podman and buildah share a vfs store in the session's temp dir.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.support.clients import ClientEnv, ContainersConfig
+from tests.support.images import ImageSet, build_image_set
+from tests.support.procs import Background, run
+from tests.support.servers import RegistryServer, start_distribution, start_moorage
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(_REPO_ROOT) not in sys.path:  # `tests.support` without a tests/__init__.py
-    sys.path.insert(0, str(_REPO_ROOT))
-
-from tests.support.clients import ClientEnv, ContainersConfig  # noqa: E402
-from tests.support.images import ImageSet, build_image_set  # noqa: E402
-from tests.support.procs import Background, run  # noqa: E402
-from tests.support.servers import RegistryServer, start_distribution, start_moorage  # noqa: E402
-
-# Temporary switch while the server is young: E2E_TARGET=distribution runs the suite against
-# CNCF Distribution (tests of Moorage-only behaviour then fail, as they should).
+# E2E_TARGET=distribution runs the suite against CNCF Distribution 2.8 (apt docker-registry) for
+# comparison: tests of behaviour only Moorage has (referrers, tag delete, permissions) then fail.
 TARGET = os.environ.get("E2E_TARGET", "moorage")
-# MOORAGE_E2E_DATABASE_URL=postgresql://... runs the session's server on PostgreSQL instead of SQLite.
-DATABASE_URL = os.environ.get("MOORAGE_E2E_DATABASE_URL") or None
+# MOORAGE_E2E_BACKEND=postgres runs the session's server on a fresh PostgreSQL database
+# (tests/conftest.py's postgres_database_url) instead of SQLite.
+BACKEND = os.environ.get("MOORAGE_E2E_BACKEND", "sqlite")
 LOG_TAIL_LINES = 80
 
 
@@ -55,12 +56,16 @@ def e2e_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def moorage_server(e2e_root: Path) -> Iterator[RegistryServer]:
+def moorage_server(e2e_root: Path, request: pytest.FixtureRequest) -> Iterator[RegistryServer]:
+    """Moorage on a free loopback port with superuser ``admin`` and normal user ``alice``."""
     base = e2e_root / "server"
+    database_url: str | None = None
+    if BACKEND == "postgres" and TARGET != "distribution":
+        database_url = request.getfixturevalue("postgres_database_url")
     server = (
         start_distribution(base)
         if TARGET == "distribution"
-        else start_moorage(base, database_url=DATABASE_URL)
+        else start_moorage(base, database_url=database_url)
     )
     try:
         yield server

@@ -29,9 +29,9 @@ SBOM_CONFIG_TYPE = "application/vnd.example.sbom.config.v1+json"
 
 @pytest.fixture
 def oras_client(moorage_server: RegistryServer) -> oras.client.OrasClient:
-    # Moorage speaks the Docker token flow; Distribution (comparison target) only Basic.
-    backend = "basic" if moorage_server.kind == "distribution" else "token"
-    client = oras.client.OrasClient(hostname=moorage_server.host, insecure=True, auth_backend=backend)
+    # Basic credentials on /v2. oras-py's token backend keeps its first (pull-scoped) token and asks for a
+    # new one only after a 403, so its pushes fail against token servers answering 401 insufficient_scope.
+    client = oras.client.OrasClient(hostname=moorage_server.host, insecure=True, auth_backend="basic")
     client.auth.set_basic_auth(moorage_server.admin, moorage_server.password)
     return client
 

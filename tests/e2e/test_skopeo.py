@@ -136,15 +136,31 @@ def test_list_tags(admin: ClientEnv, moorage_server: RegistryServer, images: Ima
     assert sorted(listed["Tags"]) == ["latest", "other", "v1", "v2"]
 
 
-def test_delete_tag_keeps_other_tags_on_same_manifest(
-    admin: ClientEnv, moorage_server: RegistryServer, images: ImageSet
-) -> None:
-    """Moorage deletes only the tag (CNCF Distribution would delete the manifest and every tag on it)."""
+def test_skopeo_delete(admin: ClientEnv, moorage_server: RegistryServer, images: ImageSet) -> None:
+    """skopeo resolves the tag and sends DELETE /v2/<name>/manifests/<digest>: the manifest goes away."""
     repo = f"docker://{moorage_server.host}/admin/skopeo-delete"
+    push(admin, images.ref("hello"), f"{repo}:gone")
+    push(admin, images.ref("second"), f"{repo}:stays")
+
+    admin.skopeo("delete", PLAIN, f"{repo}:gone")
+
+    gone = admin.skopeo_fails("inspect", "--raw", PLAIN, f"{repo}:gone")
+    assert "manifest unknown" in gone.output.lower(), gone.describe()
+    assert json.loads(admin.skopeo("list-tags", PLAIN, repo).stdout)["Tags"] == ["stays"]
+    _, digest = admin.skopeo_raw_manifest(f"{repo}:stays", PLAIN)
+    assert digest == images.second.manifest.digest
+
+
+def test_delete_by_tag_keeps_other_tags_on_same_manifest(
+    admin: ClientEnv, moorage_server: RegistryServer, images: ImageSet, http_admin: httpx.Client
+) -> None:
+    """DELETE /v2/<name>/manifests/<tag> removes only that tag (unlike CNCF Distribution)."""
+    repo = f"docker://{moorage_server.host}/admin/tag-delete"
     push(admin, images.ref("hello"), f"{repo}:keep")
     push(admin, images.ref("hello"), f"{repo}:gone")
 
-    admin.skopeo("delete", PLAIN, f"{repo}:gone")
+    response = http_admin.delete("/v2/admin/tag-delete/manifests/gone")
+    assert response.status_code == 202, f"{response.status_code} {response.text}"
 
     tags = json.loads(admin.skopeo("list-tags", PLAIN, repo).stdout)["Tags"]
     assert tags == ["keep"]

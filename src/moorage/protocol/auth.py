@@ -14,6 +14,7 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -152,6 +153,23 @@ async def grant(auth: Authenticator, principal: Principal, requested: list[Acces
     return out
 
 
+_MAX_FORM_BYTES = 64 * 1024
+
+
+async def _read_form(request: Request) -> dict[str, str]:
+    """An application/x-www-form-urlencoded body (the OAuth2 token request), size-limited."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _MAX_FORM_BYTES:
+            break
+    try:
+        pairs = parse_qsl(body[:_MAX_FORM_BYTES].decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        return {}
+    return dict(pairs)
+
+
 def _token_error(message: str, status: int = 401) -> Response:
     return error_response("UNAUTHORIZED" if status == 401 else "DENIED", message, status=status)
 
@@ -162,7 +180,7 @@ async def token_endpoint(request: Request, auth: Authenticator) -> Response:
     principal: Principal | None
     refresh_token: str | None = None
     if request.method == "POST":
-        form = await request.form()
+        form = await _read_form(request)
         grant_type = str(form.get("grant_type", ""))
         scopes = [s for s in str(form.get("scope", "")).split(" ") if s]
         offline = str(form.get("access_type", "")) == "offline"

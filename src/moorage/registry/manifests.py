@@ -30,7 +30,7 @@ from moorage.domain.manifest import ParsedManifest, parse_manifest
 from moorage.domain.reference import is_valid_tag, validate_tag
 from moorage.registry.cache import ReadCache
 from moorage.registry.repositories import Repositories
-from moorage.registry.sql import insert_ignore
+from moorage.registry.sql import insert_ignore, insert_ignore_many, insert_ignore_returning_id
 from moorage.registry.types import ManifestRecord, PutManifestResult
 
 _CACHE_MAX_MANIFEST = 256 * 1024
@@ -109,10 +109,12 @@ class Manifests:
                 RepositoryManifest,
                 {"repository_id": repo.id, "manifest_id": manifest_id},
             )
-            for blob_id in blob_ids:
-                await insert_ignore(s, ManifestBlob, {"manifest_id": manifest_id, "blob_id": blob_id})
-            for child_id in child_ids:
-                await insert_ignore(s, ManifestChild, {"manifest_id": manifest_id, "child_id": child_id})
+            await insert_ignore_many(
+                s, ManifestBlob, [{"manifest_id": manifest_id, "blob_id": b} for b in blob_ids]
+            )
+            await insert_ignore_many(
+                s, ManifestChild, [{"manifest_id": manifest_id, "child_id": c} for c in child_ids]
+            )
             if tag is not None:
                 await self._move_tag(s, repo.id, tag, manifest_id, pushed_by)
             self.repositories.touch(s, repository)
@@ -159,10 +161,7 @@ class Manifests:
         return list(found.values())
 
     async def _store(self, s: AsyncSession, digest: Digest, raw: bytes, parsed: ParsedManifest) -> int:
-        existing = (await s.execute(select(Manifest.id).where(Manifest.digest == str(digest)))).scalar()
-        if existing is not None:
-            return int(existing)
-        await insert_ignore(
+        new_id = await insert_ignore_returning_id(
             s,
             Manifest,
             {
@@ -176,27 +175,39 @@ class Manifests:
                 "created_at": datetime.now(UTC),
             },
         )
+        if new_id is not None:
+            return new_id
         return int((await s.execute(select(Manifest.id).where(Manifest.digest == str(digest)))).scalar_one())
 
     async def _move_tag(
         self, s: AsyncSession, repo_id: int, tag: str, manifest_id: int, by: str | None
     ) -> None:
-        live = (
-            await s.execute(
-                select(Tag.id, Tag.manifest_id).where(
-                    Tag.repository_id == repo_id, Tag.name == tag, Tag.lifetime_end.is_(None)
-                )
-            )
-        ).first()
-        if live is not None and live.manifest_id == manifest_id:
-            return
+        """Point ``tag`` at the manifest: end a live row that points elsewhere, then start a new one.
+
+        The insert is ignored when the live row already points at this manifest (partial unique index).
+        """
         now = datetime.now(UTC)
-        if live is not None:
-            await s.execute(update(Tag).where(Tag.id == live.id).values(lifetime_end=now))
-        s.add(
-            Tag(repository_id=repo_id, name=tag, manifest_id=manifest_id, lifetime_start=now, created_by=by)
+        await s.execute(
+            update(Tag)
+            .where(
+                Tag.repository_id == repo_id,
+                Tag.name == tag,
+                Tag.lifetime_end.is_(None),
+                Tag.manifest_id != manifest_id,
+            )
+            .values(lifetime_end=now)
         )
-        await s.flush()
+        await insert_ignore(
+            s,
+            Tag,
+            {
+                "repository_id": repo_id,
+                "name": tag,
+                "manifest_id": manifest_id,
+                "lifetime_start": now,
+                "created_by": by,
+            },
+        )
 
     async def delete(self, repository: str, digest: Digest) -> None:
         """Delete a manifest from a repository by digest; every tag pointing at it in that repository ends."""

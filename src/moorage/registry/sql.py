@@ -11,11 +11,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from moorage.db.models import Base
 
 
+def _insert(session: AsyncSession, model: type[Base]) -> Any:
+    table = cast(Table, model.__table__)
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
 async def insert_ignore(session: AsyncSession, model: type[Base], values: dict[str, Any]) -> None:
     """INSERT that does nothing when the row (by any unique constraint) already exists."""
+    await session.execute(_insert(session, model).values(**values))
+
+
+async def insert_ignore_many(session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """insert_ignore for many rows in one round trip (executemany)."""
+    if rows:
+        await session.execute(_insert(session, model), rows)
+
+
+async def insert_ignore_returning_id(
+    session: AsyncSession, model: type[Base], values: dict[str, Any]
+) -> int | None:
+    """insert_ignore that returns the new row's id, or None when it already existed."""
     table = cast(Table, model.__table__)
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        await session.execute(postgresql.insert(table).values(**values).on_conflict_do_nothing())
-    else:
-        await session.execute(sqlite.insert(table).values(**values).on_conflict_do_nothing())
+    stmt = _insert(session, model).values(**values).returning(table.c.id)
+    return (await session.execute(stmt)).scalar()
