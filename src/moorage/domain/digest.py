@@ -25,7 +25,7 @@ class Digest:
     @staticmethod
     def parse(value: str) -> Digest:
         """Parse and validate a digest string; raise DigestInvalid when it is not a usable digest."""
-        if len(value) > 256 or not _DIGEST_RE.match(value):
+        if len(value) > 256 or not _DIGEST_RE.fullmatch(value):
             raise DigestInvalid(f"invalid digest {value[:80]!r}")
         algorithm, encoded = value.split(":", 1)
         expected = _HEX_LENGTHS.get(algorithm)

@@ -8,29 +8,30 @@ from moorage.domain.errors import NameInvalid, TagInvalid
 
 # path-component ::= [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
-NAME_RE = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
-TAG_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
+# always applied with fullmatch: "$" alone would accept a trailing newline
+NAME_RE = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
+TAG_RE = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}")
 MAX_NAME_LENGTH = 255
 
 
 def validate_name(name: str) -> str:
-    if not name or len(name) > MAX_NAME_LENGTH or not NAME_RE.match(name):
+    if not is_valid_name(name):
         raise NameInvalid(f"invalid repository name {name[:100]!r}")
     return name
 
 
 def is_valid_name(name: str) -> bool:
-    return bool(name) and len(name) <= MAX_NAME_LENGTH and NAME_RE.match(name) is not None
+    return bool(name) and len(name) <= MAX_NAME_LENGTH and NAME_RE.fullmatch(name) is not None
 
 
 def validate_tag(tag: str) -> str:
-    if not TAG_RE.match(tag):
+    if not is_valid_tag(tag):
         raise TagInvalid(f"invalid tag {tag[:140]!r}")
     return tag
 
 
 def is_valid_tag(tag: str) -> bool:
-    return TAG_RE.match(tag) is not None
+    return TAG_RE.fullmatch(tag) is not None
 
 
 def namespace_of(name: str) -> str | None:

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from moorage.authz import ANONYMOUS, Principal
+from moorage.authz.evaluator import ALL_REPO_ACTIONS
 from moorage.domain.reference import is_valid_name
 from moorage.identity.tokens import AccessEntry, InvalidToken, TokenClaims
 from moorage.protocol.context import RegistryContext
@@ -100,7 +101,8 @@ class Authenticator:
 
     async def repository_actions(self, caller: Caller, repository: str) -> frozenset[str]:
         if caller.claims is not None:
-            return caller.claims.actions_for("repository", repository)
+            granted = caller.claims.actions_for("repository", repository)
+            return ALL_REPO_ACTIONS if "*" in granted else granted
         return await self.ctx.authorizer.allowed(caller.principal, repository)
 
 

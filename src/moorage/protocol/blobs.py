@@ -23,7 +23,7 @@ class BlobFileResponse(FileResponse):
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
     """One ``bytes=a-b`` range → inclusive (start, end). None = serve everything. Raise when unsatisfiable."""
-    m = _RANGE_RE.match(header.strip())
+    m = _RANGE_RE.fullmatch(header.strip())
     if m is None:
         raise RangeInvalid("only a single 'bytes=start-end' range is supported")
     first, last = m.group(1), m.group(2)

@@ -39,12 +39,12 @@ class Route:
 ROUTES: tuple[Route, ...] = (
     Route(
         "tags",
-        re.compile(r"^/v2/(?P<name>.+)/tags/list$"),
+        re.compile(r"(?s)^/v2/(?P<name>.+)/tags/list\Z"),
         {"GET": (listing.tags_list, "pull")},
     ),
     Route(
         "manifest",
-        re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<ref>[^/]+)$"),
+        re.compile(r"(?s)^/v2/(?P<name>.+)/manifests/(?P<ref>[^/]+)\Z"),
         {
             "GET": (manifests.get_manifest, "pull"),
             "HEAD": (manifests.get_manifest, "pull"),
@@ -54,7 +54,7 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "upload",
-        re.compile(r"^/v2/(?P<name>.+)/blobs/uploads/(?P<ref>[^/]+)$"),
+        re.compile(r"(?s)^/v2/(?P<name>.+)/blobs/uploads/(?P<ref>[^/]+)\Z"),
         {
             "GET": (uploads.upload_status, "push"),
             "PATCH": (uploads.patch_upload, "push"),
@@ -64,12 +64,12 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "upload_start",
-        re.compile(r"^/v2/(?P<name>.+)/blobs/uploads/?$"),
+        re.compile(r"(?s)^/v2/(?P<name>.+)/blobs/uploads/?\Z"),
         {"POST": (uploads.start_upload, "push")},
     ),
     Route(
         "blob",
-        re.compile(r"^/v2/(?P<name>.+)/blobs/(?P<ref>[^/]+)$"),
+        re.compile(r"(?s)^/v2/(?P<name>.+)/blobs/(?P<ref>[^/]+)\Z"),
         {
             "GET": (blobs.get_blob, "pull"),
             "HEAD": (blobs.get_blob, "pull"),
@@ -78,7 +78,7 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "referrers",
-        re.compile(r"^/v2/(?P<name>.+)/referrers/(?P<ref>[^/]+)$"),
+        re.compile(r"(?s)^/v2/(?P<name>.+)/referrers/(?P<ref>[^/]+)\Z"),
         {"GET": (listing.referrers, "pull")},
     ),
 )
@@ -100,7 +100,8 @@ class RegistryApp:
         await response(scope, receive, send)
 
     async def _handle(self, request: Request) -> tuple[str, Response]:
-        path = request.url.path
+        # the raw scope path: request.url would drop CR/LF/TAB (urlsplit) and choke on non-UTF-8 queries
+        path: str = request.scope["path"]
         head = request.method == "HEAD"
         if path in ("/v2", "/v2/"):
             return "base", await self._base(request)

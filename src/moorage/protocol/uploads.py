@@ -103,7 +103,7 @@ async def patch_upload(call: Call) -> Response:
     length = _content_length(call)
     content_range = call.request.headers.get("content-range")
     if content_range:
-        m = _CONTENT_RANGE_RE.match(content_range.strip())
+        m = _CONTENT_RANGE_RE.fullmatch(content_range.strip())
         if m is None:
             raise RangeInvalid("malformed Content-Range; expected 'start-end'")
         start, end = int(m.group(1)), int(m.group(2))
@@ -122,7 +122,7 @@ async def finish_upload(call: Call) -> Response:
     digest = Digest.parse(digest_param)
     content_range = call.request.headers.get("content-range")
     if content_range:
-        m = _CONTENT_RANGE_RE.match(content_range.strip())
+        m = _CONTENT_RANGE_RE.fullmatch(content_range.strip())
         if m is None:
             raise BlobUploadInvalid("malformed Content-Range")
         info = await call.ctx.uploads.get(call.name, call.ref)

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from moorage.db.models.base import Base, utcnow
+from moorage.db.models.base import Base, ordered_name, utcnow
 
 
 class Repository(Base):
@@ -14,7 +14,7 @@ class Repository(Base):
     __tablename__ = "repository"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(ordered_name(255), unique=True)
     namespace_id: Mapped[int | None] = mapped_column(
         ForeignKey("namespace.id", ondelete="CASCADE"), index=True
     )

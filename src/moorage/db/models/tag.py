@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from moorage.db.models.base import Base, utcnow
+from moorage.db.models.base import Base, ordered_name, utcnow
 
 
 class Tag(Base):
@@ -18,7 +18,7 @@ class Tag(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     repository_id: Mapped[int] = mapped_column(ForeignKey("repository.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(ordered_name(128))
     manifest_id: Mapped[int] = mapped_column(ForeignKey("manifest.id", ondelete="CASCADE"), index=True)
     lifetime_start: Mapped[datetime] = mapped_column(default=utcnow)
     lifetime_end: Mapped[datetime | None] = mapped_column(default=None)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 04:11:18.088291
+Create Date: 2026-11-28 04:29:59.041771
 """
 
 from __future__ import annotations
@@ -95,7 +95,11 @@ def upgrade() -> None:
     op.create_table(
         "repository",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column(
+            "name",
+            sa.String(length=255).with_variant(sa.String(length=255, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("namespace_id", sa.Integer(), nullable=True),
         sa.Column("visibility", sa.String(length=16), nullable=False),
         sa.Column("description", sa.String(length=4096), nullable=True),
@@ -177,7 +181,11 @@ def upgrade() -> None:
         "tag",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("repository_id", sa.Integer(), nullable=False),
-        sa.Column("name", sa.String(length=128), nullable=False),
+        sa.Column(
+            "name",
+            sa.String(length=128).with_variant(sa.String(length=128, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("manifest_id", sa.Integer(), nullable=False),
         sa.Column("lifetime_start", sa.DateTime(timezone=True), nullable=False),
         sa.Column("lifetime_end", sa.DateTime(timezone=True), nullable=True),

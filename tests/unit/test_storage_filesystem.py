@@ -1,0 +1,155 @@
+"""moorage.storage.drivers.filesystem: uploads, hashing, atomic commit, cancel, reads."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
+
+import pytest
+
+from moorage.domain.digest import Digest, sha256_of
+from moorage.storage.drivers.filesystem import FilesystemDriver
+from moorage.storage.layout import blob_key, upload_key
+
+
+async def _chunks(parts: Iterable[bytes]) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
+async def _read(driver: FilesystemDriver, digest: Digest, start: int = 0, end: int | None = None) -> bytes:
+    return b"".join([chunk async for chunk in driver.read_blob(digest, start, end)])
+
+
+@pytest.fixture(params=[False, True], ids=["nofsync", "fsync"])
+def driver(tmp_path: Path, request: pytest.FixtureRequest) -> FilesystemDriver:
+    return FilesystemDriver(tmp_path / "store", fsync=request.param)
+
+
+async def test_upload_append_hash_commit(driver: FilesystemDriver) -> None:
+    await driver.start_upload("u1")
+    assert await driver.upload_size("u1") == 0
+    hasher = hashlib.sha256()
+    r1 = await driver.append_upload("u1", _chunks([b"hello ", b"world"]), hasher)
+    assert r1.size == 11
+    r2 = await driver.append_upload("u1", _chunks([b"!"]), hasher)
+    assert r2.size == 12
+    data = b"hello world!"
+    assert hasher.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert await driver.hash_upload("u1", "sha256") == hashlib.sha256(data).hexdigest()
+    assert await driver.hash_upload("u1", "sha512") == hashlib.sha512(data).hexdigest()
+    digest = sha256_of(data)
+    await driver.commit_upload("u1", digest)
+    assert await driver.upload_size("u1") is None
+    assert await driver.blob_size(digest) == 12
+    assert await _read(driver, digest) == data
+    path = driver.local_path(digest)
+    assert path is not None
+    assert path == driver.root / blob_key(digest)
+    assert path.read_bytes() == data
+
+
+async def test_large_upload_crosses_write_blocks(driver: FilesystemDriver) -> None:
+    parts = [os.urandom(300_000) for _ in range(8)]  # > the 1 MiB write block, odd sizes
+    data = b"".join(parts)
+    await driver.start_upload("big")
+    hasher = hashlib.sha256()
+    result = await driver.append_upload("big", _chunks(parts), hasher)
+    assert result.size == len(data)
+    assert hasher.hexdigest() == hashlib.sha256(data).hexdigest()
+    digest = sha256_of(data)
+    await driver.commit_upload("big", digest)
+    assert await _read(driver, digest) == data
+    assert await _read(driver, digest, 299_990, 300_010) == data[299_990:300_011]
+    assert await _read(driver, digest, len(data) - 5) == data[-5:]
+
+
+async def test_append_without_hasher(driver: FilesystemDriver) -> None:
+    await driver.start_upload("nohash")
+    result = await driver.append_upload("nohash", _chunks([b"abc"]), None)
+    assert result.size == 3
+    assert await driver.hash_upload("nohash", "sha256") == hashlib.sha256(b"abc").hexdigest()
+
+
+async def test_commit_is_atomic(driver: FilesystemDriver) -> None:
+    """Until commit, nothing exists at the blob's content address; after it, the whole blob does."""
+    data = b"x" * 5000
+    digest = sha256_of(data)
+    blob_path = driver.root / blob_key(digest)
+    await driver.start_upload("atomic")
+    assert not blob_path.exists()
+    await driver.append_upload("atomic", _chunks([data[:100]]), None)
+    assert not blob_path.exists()
+    assert await driver.blob_size(digest) is None
+    await driver.append_upload("atomic", _chunks([data[100:]]), None)
+    assert not blob_path.exists()
+    assert (driver.root / upload_key("atomic")).exists()
+    await driver.commit_upload("atomic", digest)
+    assert blob_path.read_bytes() == data
+    assert not (driver.root / upload_key("atomic")).exists()
+    leftovers = [p for p in blob_path.parent.iterdir() if p != blob_path]
+    assert leftovers == []
+
+
+async def test_commit_of_existing_blob_keeps_it(driver: FilesystemDriver) -> None:
+    data = b"dedup"
+    digest = sha256_of(data)
+    for upload_id in ("a", "b"):
+        await driver.start_upload(upload_id)
+        await driver.append_upload(upload_id, _chunks([data]), None)
+        await driver.commit_upload(upload_id, digest)
+        assert await driver.upload_size(upload_id) is None
+    assert await _read(driver, digest) == data
+
+
+async def test_cancel_upload(driver: FilesystemDriver) -> None:
+    await driver.start_upload("c")
+    await driver.append_upload("c", _chunks([b"partial"]), None)
+    await driver.cancel_upload("c")
+    assert await driver.upload_size("c") is None
+    await driver.cancel_upload("c")  # idempotent
+    assert list((driver.root / "blobs").rglob("*")) == []
+
+
+async def test_start_upload_twice_fails(driver: FilesystemDriver) -> None:
+    await driver.start_upload("dup")
+    with pytest.raises(FileExistsError):
+        await driver.start_upload("dup")
+
+
+@pytest.mark.parametrize("upload_id", ["", "../escape", "a/b", ".hidden", ".."])
+async def test_bad_upload_ids(driver: FilesystemDriver, upload_id: str) -> None:
+    with pytest.raises(ValueError, match="upload id"):
+        await driver.start_upload(upload_id)
+    with pytest.raises(ValueError, match="upload id"):
+        await driver.upload_size(upload_id)
+
+
+async def test_delete_blob(driver: FilesystemDriver) -> None:
+    digest = sha256_of(b"gone")
+    await driver.start_upload("d")
+    await driver.append_upload("d", _chunks([b"gone"]), None)
+    await driver.commit_upload("d", digest)
+    await driver.delete_blob(digest)
+    assert await driver.blob_size(digest) is None
+    await driver.delete_blob(digest)  # missing is fine
+
+
+async def test_missing_blob(driver: FilesystemDriver) -> None:
+    digest = sha256_of(b"never")
+    assert await driver.blob_size(digest) is None
+    with pytest.raises(FileNotFoundError):
+        await _read(driver, digest)
+
+
+async def test_check(driver: FilesystemDriver) -> None:
+    await driver.check()
+    assert not (driver.root / "uploads" / ".health").exists()
+
+
+def test_layout() -> None:
+    d = sha256_of(b"layout")
+    assert str(blob_key(d)) == f"blobs/sha256/{d.hex[:2]}/{d.hex}"
+    assert str(upload_key("abc")) == "uploads/abc"
