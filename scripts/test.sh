@@ -50,6 +50,7 @@ echo "==> ruff"
 ruff check src tests
 echo "==> mypy --strict"
 mypy
+MYPYPATH=src:. mypy --strict --explicit-package-bases tests
 echo "==> import-linter"
 lint-imports
 echo "==> pytest"
