@@ -5,6 +5,7 @@ Nothing else constructs services; there are no module-level singletons.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
@@ -19,10 +20,21 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from moorage import __version__
+from moorage.api.app import create_api
+from moorage.api.context import ApiContext
+from moorage.audit import AuditLog
 from moorage.authz import Authorizer
+from moorage.authz.permissions import Permissions
 from moorage.config import Settings
 from moorage.db.engine import Database
+from moorage.identity.apptokens import AppTokens
+from moorage.identity.credentials import Credentials
 from moorage.identity.keys import load_or_create_signing_key
+from moorage.identity.oauth import OAuthApplications
+from moorage.identity.orgs import Organizations
+from moorage.identity.robots import Robots
+from moorage.identity.secretbox import SecretBox, load_or_create_key
+from moorage.identity.throttle import LoginThrottler, ThrottlePolicy
 from moorage.identity.tokens import TokenService
 from moorage.identity.users import Users
 from moorage.observability.metrics import Metrics
@@ -44,14 +56,33 @@ log = structlog.get_logger("moorage.app")
 
 @dataclass(frozen=True, slots=True)
 class Services:
+    """Every service of one process, built from Settings. The edges (protocol, API, UI, CLI) use these."""
+
     settings: Settings
     db: Database
     storage: StorageDriver
+    audit: AuditLog
+    users: Users
+    organizations: Organizations
+    robots: Robots
+    app_tokens: AppTokens
+    oauth: OAuthApplications
+    throttle: LoginThrottler
+    credentials: Credentials
+    permissions: Permissions
+    authorizer: Authorizer
+    repositories: Repositories
     registry: RegistryContext
 
 
 def build_storage(settings: Settings) -> StorageDriver:
     return FilesystemDriver(settings.resolved_storage_root, fsync=settings.fsync)
+
+
+def build_secret_box(settings: Settings) -> SecretBox:
+    if settings.secret_key:
+        return SecretBox.from_base64(settings.secret_key)
+    return SecretBox(load_or_create_key(settings.data_dir / "keys" / "secret.key"))
 
 
 def build_services(settings: Settings) -> Services:
@@ -61,8 +92,26 @@ def build_services(settings: Settings) -> Services:
     generations = (
         SharedGenerations(settings.data_dir / "run" / "generations") if settings.read_cache_enabled else None
     )
-    repositories = Repositories(db, ReadCache(generations))
-    users = Users(db)
+    cache = ReadCache(generations)
+    audit = AuditLog(db)
+    repositories = Repositories(db, cache, audit)
+    users = Users(db, cache)
+    robots = Robots(db, build_secret_box(settings), audit, cache)
+    app_tokens = AppTokens(db, audit)
+    oauth = OAuthApplications(db, audit)
+    throttle = LoginThrottler(
+        db,
+        ThrottlePolicy(
+            delay_after=settings.login_delay_after,
+            lock_after=settings.login_lock_after,
+            window_seconds=settings.login_window_seconds,
+            lock_seconds=settings.login_lock_seconds,
+        ),
+    )
+    credentials = Credentials(users, robots, app_tokens, oauth, throttle, audit)
+    permissions = Permissions(db, audit, cache)
+    repositories.on_create(permissions.on_repository_created)
+    authorizer = Authorizer(db, repositories, cache, anonymous_access=settings.anonymous_access)
     key = load_or_create_signing_key(settings.data_dir / "keys" / "token-signing.pem")
     tokens = TokenService(
         key, settings.service_name, settings.token_ttl_seconds, settings.refresh_token_ttl_seconds
@@ -82,25 +131,74 @@ def build_services(settings: Settings) -> Services:
         catalog=Catalog(db),
         storage=storage,
         users=users,
+        credentials=credentials,
         tokens=tokens,
-        authorizer=Authorizer(repositories, anonymous_access=settings.anonymous_access),
+        authorizer=authorizer,
+        audit=audit,
         metrics=Metrics(),
     )
-    return Services(settings, db, storage, ctx)
+    return Services(
+        settings,
+        db,
+        storage,
+        audit,
+        users,
+        Organizations(db, audit, cache),
+        robots,
+        app_tokens,
+        oauth,
+        throttle,
+        credentials,
+        permissions,
+        authorizer,
+        repositories,
+        ctx,
+    )
 
 
 class _Dispatch:
-    """Send /v2 straight to the registry app (no router overhead on the data plane)."""
+    """Send /v2 straight to the registry app and /api/v1 to the REST API (no router walk)."""
 
-    def __init__(self, registry: ASGIApp, control: ASGIApp) -> None:
+    def __init__(self, registry: ASGIApp, api: ASGIApp, control: ASGIApp) -> None:
         self.registry = registry
+        self.api = api
         self.control = control
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (scope["path"] == "/v2" or scope["path"].startswith("/v2/")):
-            await self.registry(scope, receive, send)
-        else:
-            await self.control(scope, receive, send)
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path == "/v2" or path.startswith("/v2/"):
+                await self.registry(scope, receive, send)
+                return
+            if path.startswith("/api/v1/") or path == "/api/v1":
+                sub = dict(scope)
+                sub["root_path"] = scope.get("root_path", "") + "/api/v1"
+                sub["path"] = path[len("/api/v1") :] or "/"
+                await self.api(sub, receive, send)
+                return
+        await self.control(scope, receive, send)
+
+
+def api_context(services: Services) -> ApiContext:
+    s = services
+    return ApiContext(
+        base_url=s.settings.base_url,
+        allow_org_creation=s.settings.allow_org_creation,
+        max_page_size=s.settings.max_page_size,
+        users=s.users,
+        organizations=s.organizations,
+        robots=s.robots,
+        app_tokens=s.app_tokens,
+        oauth=s.oauth,
+        credentials=s.credentials,
+        throttle=s.throttle,
+        permissions=s.permissions,
+        authorizer=s.authorizer,
+        repositories=s.repositories,
+        manifests=s.registry.manifests,
+        tags=s.registry.tags,
+        audit=s.audit,
+    )
 
 
 def create_app(settings: Settings) -> ASGIApp:
@@ -137,10 +235,23 @@ def create_app(settings: Settings) -> ASGIApp:
             {"name": "Moorage", "version": __version__, "registry": f"{settings.base_url}/v2/"}
         )
 
+    async def flush_audit_forever() -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                await services.audit.flush()
+            except Exception:  # keep flushing; the next round retries the database
+                log.exception("audit.flush_failed")
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         log.info("worker.start", pid=os.getpid())
+        flusher = asyncio.create_task(flush_audit_forever())
         yield
+        flusher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flusher
+        await services.audit.flush()
         await services.db.dispose()
 
     control = Starlette(
@@ -152,7 +263,7 @@ def create_app(settings: Settings) -> ASGIApp:
         ],
         lifespan=lifespan,
     )
-    return _Dispatch(RegistryApp(services.registry), control)
+    return _Dispatch(RegistryApp(services.registry), create_api(api_context(services)), control)
 
 
 def app_from_env() -> ASGIApp:

@@ -102,7 +102,16 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
     database_url = None
     if backend == "postgres":
         database_url = request.getfixturevalue("postgres_database_url")
-    return load_settings(None, data_dir=data_dir, database_url=database_url, fsync=False)
+    # many tests send wrong credentials on purpose from the same client address: keep the login
+    # throttle out of their way (tests/protocol/test_v2_throttle.py checks it with its own settings)
+    return load_settings(
+        None,
+        data_dir=data_dir,
+        database_url=database_url,
+        fsync=False,
+        login_delay_after=100_000,
+        login_lock_after=100_000,
+    )
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -1,19 +1,5 @@
-"""Who is asking."""
+"""Who is asking (defined in the domain so every layer can name it)."""
 
-from __future__ import annotations
+from moorage.domain.principal import ANONYMOUS, Principal
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    kind: str  # "anonymous" | "user"  (robots, app and OAuth tokens come with organizations)
-    name: str
-    superuser: bool = False
-
-    @property
-    def is_anonymous(self) -> bool:
-        return self.kind == "anonymous"
-
-
-ANONYMOUS = Principal("anonymous", "")
+__all__ = ["ANONYMOUS", "Principal"]

@@ -60,6 +60,16 @@ class Settings(BaseSettings):
         "auto", description="per-process /v2 read cache; auto = on for SQLite (one machine), off otherwise"
     )
 
+    # -- accounts and security
+    secret_key: str | None = Field(
+        None, description="base64 of 32 bytes encrypting secrets at rest; default: <data_dir>/keys/secret.key"
+    )
+    allow_org_creation: bool = True
+    login_delay_after: int = Field(3, ge=1)
+    login_lock_after: int = Field(10, ge=2)
+    login_window_seconds: int = Field(900, ge=10)
+    login_lock_seconds: int = Field(900, ge=10)
+
     # -- observability
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["console", "json"] = "console"

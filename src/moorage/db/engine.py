@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from moorage.db.sqlite_inline import inline_creator
+
 
 def _sqlite_connect(synchronous: str) -> Any:
     def on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -36,7 +38,8 @@ def make_engine(url: str, *, immediate: bool = False, fsync: bool = True, pool_s
     kwargs: dict[str, Any] = {}
     sqlite = url.startswith("sqlite")
     if sqlite:
-        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        path = url.split(":///", 1)[1] if ":///" in url else ":memory:"
+        kwargs["async_creator"] = inline_creator(path, timeout=30, check_same_thread=False)
         kwargs["pool_size"] = pool_size
     else:
         kwargs["pool_size"] = pool_size

@@ -103,3 +103,47 @@ def http_status_override(exc: RegistryError) -> int | None:
 class PayloadTooLarge(RegistryError):
     code = "MANIFEST_INVALID"
     status = 413
+
+
+# -- control-plane errors (REST API: problem+json; CLI: a readable message) ---------------------
+
+
+class ServiceError(Exception):
+    """A request the control plane refuses; ``status`` is the HTTP status the REST API answers."""
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInput(ServiceError):
+    status = 400
+    title = "Invalid input"
+
+
+class NotFound(ServiceError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(ServiceError):
+    status = 409
+    title = "Conflict"
+
+
+class Forbidden(ServiceError):
+    status = 403
+    title = "Forbidden"
+
+
+class Unauthenticated(ServiceError):
+    status = 401
+    title = "Authentication required"
+
+
+class Throttled(ServiceError):
+    status = 429
+    title = "Too many requests"

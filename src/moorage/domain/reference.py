@@ -38,3 +38,27 @@ def namespace_of(name: str) -> str | None:
     """The namespace (first path component) of a repository name, or None for a one-component name."""
     head, sep, _ = name.partition("/")
     return head if sep else None
+
+
+NAMESPACE_RE = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
+ROBOT_SHORTNAME_RE = re.compile(r"[a-z][a-z0-9_]{1,254}")
+TEAM_NAME_RE = re.compile(r"[a-z][a-z0-9_-]{1,254}")
+
+
+def validate_namespace_name(name: str, what: str = "name") -> str:
+    """User and organization names: the first component of repository names."""
+    from moorage.domain.errors import InvalidInput
+
+    if not (2 <= len(name) <= 255) or NAMESPACE_RE.fullmatch(name) is None:
+        raise InvalidInput(
+            f"{what} must be 2-255 characters: lower-case letters and digits, with single . _ - between them"
+        )
+    return name
+
+
+def split_robot_name(fullname: str) -> tuple[str, str] | None:
+    """``namespace+shortname`` → (namespace, shortname); None when it is not a robot name."""
+    ns, sep, short = fullname.partition("+")
+    if not sep or not ns or not short:
+        return None
+    return ns, short

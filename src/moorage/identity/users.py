@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
-from moorage.db.engine import Database
+from moorage.db.engine import Database, after_commit
 from moorage.db.models import Namespace, User
+from moorage.domain.errors import Conflict, InvalidInput, NotFound
+from moorage.domain.reference import validate_namespace_name
 from moorage.identity.passwords import hash_password, verify_password
+from moorage.registry.cache import ACL_SLOT, ReadCache
 
-USERNAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
-
-
-class UserError(ValueError):
-    """A user-management request that cannot be done (bad name, name taken...)."""
+UserError = InvalidInput  # kept for callers that catch the old name
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,24 +27,21 @@ class UserInfo:
 
 
 class Users:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cache: ReadCache | None = None) -> None:
         self.db = db
+        self.cache = cache
 
     async def create(
         self, username: str, password: str, *, superuser: bool = False, email: str | None = None
     ) -> UserInfo:
-        if not (2 <= len(username) <= 255) or not USERNAME_RE.match(username):
-            raise UserError(
-                "username must be 2-255 characters: lower-case letters and digits, "
-                "with single . _ - between them"
-            )
+        validate_namespace_name(username, "username")
         if len(password) < 8:
-            raise UserError("password must be at least 8 characters")
+            raise InvalidInput("password must be at least 8 characters")
         pw_hash = await asyncio.get_running_loop().run_in_executor(None, hash_password, password)
         async with self.db.write() as s:
             taken = (await s.execute(select(Namespace.id).where(Namespace.name == username))).scalar()
             if taken is not None:
-                raise UserError(f"the name {username!r} is already taken")
+                raise Conflict(f"the name {username!r} is already taken")
             ns = Namespace(name=username, kind="user")
             s.add(ns)
             await s.flush()
@@ -78,7 +73,7 @@ class Users:
 
     async def set_password(self, username: str, password: str) -> bool:
         if len(password) < 8:
-            raise UserError("password must be at least 8 characters")
+            raise InvalidInput("password must be at least 8 characters")
         pw_hash = await asyncio.get_running_loop().run_in_executor(None, hash_password, password)
         async with self.db.write() as s:
             u = (await s.execute(select(User).where(User.username == username))).scalar()
@@ -91,3 +86,38 @@ class Users:
         async with self.db.read() as s:
             rows = (await s.execute(select(User).order_by(User.username))).scalars().all()
         return [UserInfo(u.id, u.username, u.superuser, u.enabled, u.email) for u in rows]
+
+    async def update(
+        self,
+        username: str,
+        *,
+        enabled: bool | None = None,
+        superuser: bool | None = None,
+        email: str | None = None,
+    ) -> UserInfo:
+        """Enable/disable an account, grant/revoke superuser, change e-mail (superuser operations)."""
+        async with self.db.write() as s:
+            u = (await s.execute(select(User).where(User.username == username))).scalar()
+            if u is None:
+                raise NotFound(f"no user named {username!r}")
+            if enabled is not None:
+                u.enabled = enabled
+            if superuser is not None:
+                u.superuser = superuser
+            if email is not None:
+                u.email = email or None
+            if self.cache is not None:
+                cache = self.cache
+                after_commit(s, lambda: cache.bump(ACL_SLOT))
+            return UserInfo(u.id, u.username, u.superuser, u.enabled, u.email)
+
+    async def delete(self, username: str) -> None:
+        """Delete an account, its namespace and that namespace's repositories."""
+        async with self.db.write() as s:
+            u = (await s.execute(select(User).where(User.username == username))).scalar()
+            if u is None:
+                raise NotFound(f"no user named {username!r}")
+            await s.execute(delete(Namespace).where(Namespace.id == u.namespace_id))
+            if self.cache is not None:
+                cache = self.cache
+                after_commit(s, lambda: cache.bump(ACL_SLOT))

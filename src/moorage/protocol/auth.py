@@ -1,8 +1,10 @@
 """Authentication of /v2 requests and the Docker token endpoint (``/v2/auth``).
 
-A request carries a bearer token (issued by ``/v2/auth``), Basic credentials, or nothing. Basic
-credentials are verified with argon2 once and then cached briefly (keyed by a hash of the pair), so
-clients that send Basic on every request do not pay a password hash each time.
+A request carries a bearer token (issued by ``/v2/auth``), Basic credentials, or nothing. Whether
+credentials are valid is decided by ``identity.credentials.Credentials`` (passwords, application
+tokens, OAuth tokens, robot tokens; throttled and audited). A successful Basic check is cached for
+30 s (keyed by a hash of the pair), so clients that send Basic on every request do not pay argon2
+each time.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from starlette.responses import Response
 
 from moorage.authz import ANONYMOUS, Principal
 from moorage.authz.evaluator import ALL_REPO_ACTIONS
+from moorage.domain.actor import Actor
+from moorage.domain.errors import Throttled
 from moorage.domain.reference import is_valid_name
 from moorage.identity.tokens import AccessEntry, InvalidToken, TokenClaims
 from moorage.protocol.context import RegistryContext
@@ -36,10 +40,24 @@ class Caller:
     principal: Principal
     claims: TokenClaims | None = None
     credentials_given: bool = False
+    ip: str | None = None
+
+    @property
+    def actor(self) -> Actor:
+        p = self.principal
+        return Actor(p.name or None, p.kind, self.ip, p.id)
 
 
 class BadCredentials(Exception):
     pass
+
+
+class LockedOut(Exception):
+    pass
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
 
 
 class Authenticator:
@@ -55,32 +73,38 @@ class Authenticator:
             value += f',error="{error}"'
         return {"WWW-Authenticate": value}
 
-    async def basic(self, username: str, password: str) -> Principal | None:
+    async def basic(self, username: str, password: str, ip: str | None, where: str) -> Principal | None:
+        """Verify a username/secret pair (cached briefly). Raises LockedOut while throttled."""
         key = hashlib.sha256(f"{username}\x00{password}".encode()).digest()
         hit = self._basic_cache.get(key)
         now = time.monotonic()
         if hit is not None and hit[1] > now:
             return hit[0]
-        user = await self.ctx.users.authenticate(username, password)
-        if user is None:
+        try:
+            principal = await self.ctx.credentials.verify(username, password, ip, where=where)
+        except Throttled as exc:
+            raise LockedOut(exc.detail) from exc
+        if principal is None:
             return None
-        principal = Principal("user", user.username, superuser=user.superuser)
         if len(self._basic_cache) > 10_000:
             self._basic_cache.clear()
         self._basic_cache[key] = (principal, now + _BASIC_CACHE_SECONDS)
         return principal
 
-    async def principal_for_claims(self, claims: TokenClaims) -> Principal:
+    @staticmethod
+    def principal_for_claims(claims: TokenClaims) -> Principal:
+        """Access comes from the token's claims; the principal only names the subject."""
         if not claims.subject:
             return ANONYMOUS
-        # identity facts (superuser) come from the token's subject; access from its claims
-        return Principal("user", claims.subject)
+        kind = "robot" if "+" in claims.subject else "user"
+        return Principal(kind, claims.subject, via="token")
 
     async def authenticate(self, request: Request) -> Caller:
         """Raise BadCredentials for wrong credentials; return anonymous when none were sent."""
+        ip = client_ip(request)
         header = request.headers.get("authorization")
         if not header:
-            return Caller(ANONYMOUS)
+            return Caller(ANONYMOUS, ip=ip)
         scheme, _, value = header.partition(" ")
         scheme = scheme.lower()
         if scheme == "bearer":
@@ -90,13 +114,13 @@ class Authenticator:
                 raise BadCredentials("invalid or expired token") from exc
             if claims.kind != "access":
                 raise BadCredentials("not an access token")
-            return Caller(await self.principal_for_claims(claims), claims, True)
+            return Caller(self.principal_for_claims(claims), claims, True, ip)
         if scheme == "basic":
             username, password = decode_basic(value)
-            principal = await self.basic(username, password)
+            principal = await self.basic(username, password, ip, "v2")
             if principal is None:
                 raise BadCredentials("invalid username/password")
-            return Caller(principal, None, True)
+            return Caller(principal, None, True, ip)
         raise BadCredentials("unsupported authorization scheme")
 
     async def repository_actions(self, caller: Caller, repository: str) -> frozenset[str]:
@@ -129,7 +153,6 @@ def parse_scope(scope: str) -> AccessEntry | None:
     name = ":".join(parts[1:-1])
     actions = tuple(a for a in parts[-1].split(",") if a)
     if type_ == "repository":
-        name = name.split("(", 1)[0] if "(" in type_ else name
         if not is_valid_name(name):
             return None
     elif type_ != "registry":
@@ -144,7 +167,7 @@ async def grant(auth: Authenticator, principal: Principal, requested: list[Acces
         if entry.type == "repository":
             allowed = await auth.ctx.authorizer.allowed(principal, entry.name)
             actions = tuple(
-                a for a in entry.actions if a in allowed or (a == "*" and allowed >= {"pull", "push"})
+                a for a in entry.actions if a in allowed or (a == "*" and allowed >= ALL_REPO_ACTIONS)
             )
         elif entry.type == "registry" and entry.name == "catalog":
             ok = auth.ctx.authorizer.may_list_catalog(principal)
@@ -173,54 +196,58 @@ async def _read_form(request: Request) -> dict[str, str]:
 
 
 def _token_error(message: str, status: int = 401) -> Response:
-    return error_response("UNAUTHORIZED" if status == 401 else "DENIED", message, status=status)
+    code = {401: "UNAUTHORIZED", 429: "TOOMANYREQUESTS"}.get(status, "DENIED")
+    return error_response(code, message, status=status)
 
 
 async def token_endpoint(request: Request, auth: Authenticator) -> Response:
     """GET (Basic credentials or none) and POST (OAuth2 password / refresh_token grants)."""
     ctx = auth.ctx
+    ip = client_ip(request)
     principal: Principal | None
     refresh_token: str | None = None
-    if request.method == "POST":
-        form = await _read_form(request)
-        grant_type = str(form.get("grant_type", ""))
-        scopes = [s for s in str(form.get("scope", "")).split(" ") if s]
-        offline = str(form.get("access_type", "")) == "offline"
-        if grant_type == "password":
-            principal = await auth.basic(str(form.get("username", "")), str(form.get("password", "")))
-            if principal is None:
-                return _token_error("invalid username/password")
-        elif grant_type == "refresh_token":
-            try:
-                claims = ctx.tokens.verify(str(form.get("refresh_token", "")))
-            except InvalidToken:
-                return _token_error("invalid refresh token")
-            if claims.kind != "refresh":
-                return _token_error("invalid refresh token")
-            user = await ctx.users.get(claims.subject)
-            if user is None or not user.enabled:
-                return _token_error("account disabled or removed")
-            principal = Principal("user", user.username, superuser=user.superuser)
-            refresh_token = str(form.get("refresh_token"))
+    try:
+        if request.method == "POST":
+            form = await _read_form(request)
+            grant_type = form.get("grant_type", "")
+            scopes = [s for s in form.get("scope", "").split(" ") if s]
+            offline = form.get("access_type", "") == "offline"
+            if grant_type == "password":
+                principal = await auth.basic(form.get("username", ""), form.get("password", ""), ip, "token")
+                if principal is None:
+                    return _token_error("invalid username/password")
+            elif grant_type == "refresh_token":
+                try:
+                    claims = ctx.tokens.verify(form.get("refresh_token", ""))
+                except InvalidToken:
+                    return _token_error("invalid refresh token")
+                if claims.kind != "refresh":
+                    return _token_error("invalid refresh token")
+                principal = await ctx.credentials.resolve(claims.subject)
+                if principal is None:
+                    return _token_error("account disabled or removed")
+                refresh_token = form.get("refresh_token")
+            else:
+                return error_response("UNSUPPORTED", "unsupported grant_type", status=400)
         else:
-            return error_response("UNSUPPORTED", "unsupported grant_type", status=400)
-    else:
-        scopes = request.query_params.getlist("scope")
-        offline = request.query_params.get("offline_token", "").lower() == "true"
-        header = request.headers.get("authorization")
-        if header:
-            scheme, _, value = header.partition(" ")
-            if scheme.lower() != "basic":
-                return _token_error("use Basic credentials with the token endpoint")
-            try:
-                username, password = decode_basic(value)
-            except BadCredentials:
-                return _token_error("malformed Basic credentials")
-            principal = await auth.basic(username, password)
-            if principal is None:
-                return _token_error("invalid username/password")
-        else:
-            principal = ANONYMOUS
+            scopes = request.query_params.getlist("scope")
+            offline = request.query_params.get("offline_token", "").lower() == "true"
+            header = request.headers.get("authorization")
+            if header:
+                scheme, _, value = header.partition(" ")
+                if scheme.lower() != "basic":
+                    return _token_error("use Basic credentials with the token endpoint")
+                try:
+                    username, password = decode_basic(value)
+                except BadCredentials:
+                    return _token_error("malformed Basic credentials")
+                principal = await auth.basic(username, password, ip, "token")
+                if principal is None:
+                    return _token_error("invalid username/password")
+            else:
+                principal = ANONYMOUS
+    except LockedOut as exc:
+        return _token_error(str(exc), 429)
     service = request.query_params.get("service") or ctx.service
     if service != ctx.service:
         return error_response("DENIED", f"unknown service {service[:100]!r}", status=400)
@@ -233,8 +260,12 @@ async def token_endpoint(request: Request, auth: Authenticator) -> Response:
         "expires_in": expires_in,
         "issued_at": datetime.fromtimestamp(issued_at, UTC).isoformat().replace("+00:00", "Z"),
     }
-    if offline and not principal.is_anonymous:
-        body["refresh_token"] = refresh_token or ctx.tokens.issue_refresh(principal.name)
+    # refresh tokens only for password logins of users: they are re-checked on every refresh, and a
+    # revoked application/OAuth/robot token must not live on inside one
+    if refresh_token is not None:
+        body["refresh_token"] = refresh_token
+    elif offline and principal.kind == "user" and principal.via == "password":
+        body["refresh_token"] = ctx.tokens.issue_refresh(principal.name)
     if request.method == "POST":
         body["scope"] = " ".join(f"{g.type}:{g.name}:{','.join(g.actions)}" for g in granted if g.actions)
         body["token_type"] = "Bearer"  # noqa: S105

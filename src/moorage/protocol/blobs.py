@@ -103,5 +103,5 @@ async def get_blob(call: Call) -> Response:
 
 async def delete_blob(call: Call) -> Response:
     digest = Digest.parse(call.ref)
-    await call.ctx.blobs.unlink(call.name, digest)
+    await call.ctx.blobs.unlink(call.name, digest, call.actor)
     return Response(b"", status_code=202, headers={**API_VERSION_HEADER, "Content-Length": "0"})

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from moorage.audit import AuditLog
 from moorage.authz import Authorizer
+from moorage.identity.credentials import Credentials
 from moorage.identity.tokens import TokenService
 from moorage.identity.users import Users
 from moorage.observability.metrics import Metrics
@@ -34,6 +36,8 @@ class RegistryContext:
     catalog: Catalog
     storage: StorageDriver
     users: Users
+    credentials: Credentials
     tokens: TokenService
     authorizer: Authorizer
+    audit: AuditLog
     metrics: Metrics

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from moorage.domain.actor import Actor
 from moorage.protocol.auth import Authenticator, Caller
 from moorage.protocol.context import RegistryContext
 
@@ -25,5 +26,5 @@ class Call:
         return self.request.method == "HEAD"
 
     @property
-    def actor(self) -> str | None:
-        return self.caller.principal.name or None
+    def actor(self) -> Actor:
+        return self.caller.actor

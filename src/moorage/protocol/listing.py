@@ -50,10 +50,16 @@ async def tags_list(call: Call) -> Response:
     return Response(body, headers=headers, media_type="application/json")
 
 
-async def catalog(request: Request, ctx: RegistryContext, principal: Principal) -> Response:
+async def catalog(request: Request, ctx: RegistryContext, principal: Principal, via_token: bool) -> Response:
     n, last = _page_params(request, ctx.max_page_size)
     limit = ctx.max_page_size if n is None else n
-    visible = ctx.authorizer.catalog_visibility(principal)
+    if via_token and principal.name and principal.id is None:
+        return Response(  # the token's subject no longer exists: nothing to list
+            json.dumps({"repositories": []}).encode(),
+            headers=dict(API_VERSION_HEADER),
+            media_type="application/json",
+        )
+    visible = await ctx.authorizer.catalog_visibility(principal)
     names = await ctx.catalog.list(limit + 1, last, visible) if limit else []
     headers = dict(API_VERSION_HEADER)
     if limit and len(names) > limit:

@@ -20,6 +20,7 @@ async def get_manifest(call: Call) -> Response:
     }
     if call.head:
         return Response(b"", headers=headers, media_type=record.media_type)
+    call.ctx.audit.queue("pull_repo", call.actor, repository=call.name, reference=call.ref[:200])
     return Response(record.content, headers=headers, media_type=record.media_type)
 
 
@@ -60,7 +61,7 @@ async def put_manifest(call: Call) -> Response:
 
 async def delete_manifest(call: Call) -> Response:
     if is_digest(call.ref):
-        await call.ctx.manifests.delete(call.name, Digest.parse(call.ref))
+        await call.ctx.manifests.delete(call.name, Digest.parse(call.ref), call.actor)
     else:
-        await call.ctx.tags.delete(call.name, call.ref)
+        await call.ctx.tags.delete(call.name, call.ref, call.actor)
     return Response(b"", status_code=202, headers={**API_VERSION_HEADER, "Content-Length": "0"})

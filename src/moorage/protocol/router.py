@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 from moorage.domain.errors import NameInvalid, RegistryError
 from moorage.domain.reference import is_valid_name
 from moorage.protocol import blobs, listing, manifests, uploads
-from moorage.protocol.auth import Authenticator, BadCredentials, Caller, token_endpoint
+from moorage.protocol.auth import Authenticator, BadCredentials, Caller, LockedOut, token_endpoint
 from moorage.protocol.context import RegistryContext
 from moorage.protocol.errors import API_VERSION_HEADER, error_response, from_exception
 from moorage.protocol.handler import Call
@@ -134,6 +134,8 @@ class RegistryApp:
             return error_response(
                 "UNAUTHORIZED", str(exc), headers=self.auth.challenge(), head=request.method == "HEAD"
             )
+        except LockedOut as exc:
+            return error_response("TOOMANYREQUESTS", str(exc), head=request.method == "HEAD")
 
     async def _base(self, request: Request) -> Response:
         caller = await self._authenticate(request)
@@ -158,14 +160,12 @@ class RegistryApp:
                     "UNAUTHORIZED",
                     headers=self.auth.challenge("registry:catalog:*", "insufficient_scope"),
                 )
-            if caller.claims.subject:
-                user = await self.ctx.users.get(caller.claims.subject)
-                if user is not None:
-                    principal = principal.__class__("user", user.username, superuser=user.superuser)
+            resolved = await self.ctx.credentials.resolve(caller.claims.subject)
+            principal = resolved if resolved is not None else principal
         elif principal.is_anonymous:
             return error_response("UNAUTHORIZED", headers=self.auth.challenge("registry:catalog:*"))
         try:
-            return await listing.catalog(request, self.ctx, principal)
+            return await listing.catalog(request, self.ctx, principal, caller.claims is not None)
         except RegistryError as exc:
             return from_exception(exc)
 

@@ -79,7 +79,7 @@ async def start_upload(call: Call) -> Response:
     if mount and source and is_valid_name(source):
         digest = Digest.parse(mount)
         if "pull" in await call.auth.repository_actions(call.caller, source):
-            mounted = await call.ctx.blobs.mount(call.name, digest, source)
+            mounted = await call.ctx.blobs.mount(call.name, digest, source, call.actor)
             if mounted is not None:
                 return _blob_created(call, mounted)
         # not readable or not there: fall back to an ordinary upload (202), as the spec says

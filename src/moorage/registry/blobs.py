@@ -6,6 +6,7 @@ from sqlalchemy import delete, select
 
 from moorage.db.engine import Database
 from moorage.db.models import Blob, Repository, RepositoryBlob
+from moorage.domain.actor import Actor
 from moorage.domain.digest import Digest
 from moorage.domain.errors import BlobUnknown
 from moorage.registry.cache import ReadCache
@@ -41,13 +42,15 @@ class Blobs:
         cache.put(repository, key, gen, info)
         return info
 
-    async def mount(self, target: str, digest: Digest, source: str) -> BlobInfo | None:
+    async def mount(
+        self, target: str, digest: Digest, source: str, actor: Actor | None = None
+    ) -> BlobInfo | None:
         """Link a blob from ``source`` into ``target`` (created if needed). None when source lacks it."""
         found = await self.stat(source, digest)
         if found is None:
             return None
         async with self.db.write() as s:
-            repo = await self.repositories.ensure_in(s, target)
+            repo = await self.repositories.ensure_in(s, target, actor)
             blob_id = (await s.execute(select(Blob.id).where(Blob.digest == str(digest)))).scalar()
             if blob_id is None:
                 return None
@@ -59,7 +62,7 @@ class Blobs:
             self.repositories.touch(s, target)
         return found
 
-    async def unlink(self, repository: str, digest: Digest) -> None:
+    async def unlink(self, repository: str, digest: Digest, actor: Actor | None = None) -> None:
         """Remove a blob from a repository. The bytes stay until garbage collection finds them unused."""
         async with self.db.write() as s:
             repo = await self.repositories.get_in(s, repository)
@@ -75,4 +78,7 @@ class Blobs:
             )
             if res.rowcount == 0:  # type: ignore[attr-defined]
                 raise BlobUnknown("blob unknown to registry", {"digest": str(digest)})
+            await self.repositories.audit.add(
+                s, "delete_blob", actor, repository=repository, digest=str(digest)
+            )
             self.repositories.touch(s, repository)

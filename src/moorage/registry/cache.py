@@ -19,6 +19,10 @@ import zlib
 from pathlib import Path
 from typing import Any, Protocol
 
+ACL_SLOT = "\x00acl"
+"""The slot bumped by every change that can alter permissions beyond one repository (teams,
+memberships, robots, accounts); permission decisions are cached against it and the repository's."""
+
 _SLOTS = 65536
 _SLOT = struct.Struct("<Q")
 _MAX_ENTRIES = 50_000
@@ -63,7 +67,7 @@ class ReadCache:
 
     def __init__(self, generations: Generations | None) -> None:
         self.generations = generations
-        self._entries: dict[tuple[str, Any], tuple[int, Any]] = {}
+        self._entries: dict[tuple[Any, Any], tuple[Any, Any]] = {}
 
     @property
     def enabled(self) -> bool:
@@ -91,6 +95,27 @@ class ReadCache:
     def bump(self, repository: str) -> None:
         if self.generations is not None:
             self.generations.bump(repository)
+
+    # -- entries that depend on several slots (e.g. a repository and the ACL slot)
+    def generations_of(self, slots: tuple[str, ...]) -> tuple[int, ...]:
+        if self.generations is None:
+            return ()
+        return tuple(self.generations.current(s) for s in slots)
+
+    def get_multi(self, slots: tuple[str, ...], key: Any) -> Any:
+        if self.generations is None:
+            return self._MISS
+        hit = self._entries.get((slots, key))
+        if hit is None or hit[0] != self.generations_of(slots):
+            return self._MISS
+        return hit[1]
+
+    def put_multi(self, slots: tuple[str, ...], key: Any, generations: tuple[int, ...], value: Any) -> None:
+        if self.generations is None:
+            return
+        if len(self._entries) >= _MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[(slots, key)] = (generations, value)
 
     @classmethod
     def is_miss(cls, value: Any) -> bool:

@@ -18,6 +18,7 @@ from moorage.db.models import (
     RepositoryManifest,
     Tag,
 )
+from moorage.domain.actor import Actor
 from moorage.domain.digest import Digest, digest_of, is_digest
 from moorage.domain.errors import (
     DigestInvalid,
@@ -82,7 +83,7 @@ class Manifests:
 
     # -- write path
     async def put(
-        self, repository: str, reference: str, raw: bytes, content_type: str | None, pushed_by: str | None
+        self, repository: str, reference: str, raw: bytes, content_type: str | None, actor: Actor | None
     ) -> PutManifestResult:
         if len(raw) > self.max_bytes:
             raise PayloadTooLarge(f"manifest is larger than {self.max_bytes} bytes")
@@ -100,7 +101,7 @@ class Manifests:
             digest = digest_of(raw)
         parsed = parse_manifest(raw, content_type)
         async with self.db.write() as s:
-            repo = await self.repositories.ensure_in(s, repository)
+            repo = await self.repositories.ensure_in(s, repository, actor)
             blob_ids = await self._check_blobs(s, repo.id, parsed)
             child_ids = await self._check_children(s, repo.id, parsed)
             manifest_id = await self._store(s, digest, raw, parsed)
@@ -115,8 +116,12 @@ class Manifests:
             await insert_ignore_many(
                 s, ManifestChild, [{"manifest_id": manifest_id, "child_id": c} for c in child_ids]
             )
+            moved = False
             if tag is not None:
-                await self._move_tag(s, repo.id, tag, manifest_id, pushed_by)
+                moved = await self._move_tag(s, repo.id, tag, manifest_id, actor.name if actor else None)
+            await self.repositories.audit.add(
+                s, "push_repo", actor, repository=repository, tag=tag, digest=str(digest), moved=moved
+            )
             self.repositories.touch(s, repository)
         subject = str(parsed.subject.digest) if parsed.subject is not None else None
         return PutManifestResult(str(digest), subject)
@@ -181,13 +186,13 @@ class Manifests:
 
     async def _move_tag(
         self, s: AsyncSession, repo_id: int, tag: str, manifest_id: int, by: str | None
-    ) -> None:
+    ) -> bool:
         """Point ``tag`` at the manifest: end a live row that points elsewhere, then start a new one.
 
         The insert is ignored when the live row already points at this manifest (partial unique index).
         """
         now = datetime.now(UTC)
-        await s.execute(
+        ended = await s.execute(
             update(Tag)
             .where(
                 Tag.repository_id == repo_id,
@@ -208,8 +213,9 @@ class Manifests:
                 "created_by": by,
             },
         )
+        return bool(ended.rowcount)  # type: ignore[attr-defined]
 
-    async def delete(self, repository: str, digest: Digest) -> None:
+    async def delete(self, repository: str, digest: Digest, actor: Actor | None = None) -> None:
         """Delete a manifest from a repository by digest; every tag pointing at it in that repository ends."""
         async with self.db.write() as s:
             repo = await self.repositories.get_in(s, repository)
@@ -240,7 +246,38 @@ class Manifests:
                     RepositoryManifest.repository_id == repo.id, RepositoryManifest.manifest_id == manifest_id
                 )
             )
+            await self.repositories.audit.add(
+                s, "delete_manifest", actor, repository=repository, digest=str(digest)
+            )
             self.repositories.touch(s, repository)
+
+    async def retag(self, repository: str, tag: str, digest: Digest, actor: Actor | None) -> bool:
+        """Point ``tag`` at a manifest already in the repository (creating or moving the tag)."""
+        validate_tag(tag)
+        async with self.db.write() as s:
+            repo = await self.repositories.get_in(s, repository)
+            if repo is None:
+                raise NameUnknown("repository name not known to registry", {"name": repository})
+            manifest_id = (
+                await s.execute(
+                    select(Manifest.id)
+                    .join(RepositoryManifest, RepositoryManifest.manifest_id == Manifest.id)
+                    .where(RepositoryManifest.repository_id == repo.id, Manifest.digest == str(digest))
+                )
+            ).scalar()
+            if manifest_id is None:
+                raise ManifestUnknown("manifest unknown", {"digest": str(digest)})
+            moved = await self._move_tag(s, repo.id, tag, int(manifest_id), actor.name if actor else None)
+            await self.repositories.audit.add(
+                s,
+                "move_tag" if moved else "create_tag",
+                actor,
+                repository=repository,
+                tag=tag,
+                digest=str(digest),
+            )
+            self.repositories.touch(s, repository)
+            return moved
 
 
 def _valid_reference(reference: str) -> bool:

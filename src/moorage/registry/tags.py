@@ -5,15 +5,16 @@ from __future__ import annotations
 import builtins
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from moorage.db.engine import Database
-from moorage.db.models import Manifest, Repository, Tag
+from moorage.db.models import Blob, Manifest, ManifestBlob, Repository, Tag
+from moorage.domain.actor import Actor
 from moorage.domain.errors import ManifestUnknown, NameUnknown
 from moorage.domain.reference import validate_tag
 from moorage.registry.cache import ReadCache
 from moorage.registry.repositories import Repositories
-from moorage.registry.types import TagRecord
+from moorage.registry.types import TagRecord, TagRow
 
 
 class Tags:
@@ -50,7 +51,7 @@ class Tags:
                 return None
         return names
 
-    async def delete(self, repository: str, tag: str) -> None:
+    async def delete(self, repository: str, tag: str, actor: Actor | None = None) -> None:
         """End the live row of one tag; the manifest and other tags stay."""
         validate_tag(tag)
         async with self.db.write() as s:
@@ -64,6 +65,7 @@ class Tags:
             )
             if res.rowcount == 0:  # type: ignore[attr-defined]
                 raise ManifestUnknown("manifest unknown", {"tag": tag})
+            await self.repositories.audit.add(s, "delete_tag", actor, repository=repository, tag=tag)
             self.repositories.touch(s, repository)
 
     async def history(self, repository: str, limit: int = 100) -> builtins.list[TagRecord]:
@@ -78,3 +80,67 @@ class Tags:
         async with self.db.read() as s:
             rows = (await s.execute(stmt)).all()
         return [TagRecord(r.name, r.digest, r.lifetime_start, r.lifetime_end) for r in rows]
+
+    async def page(
+        self,
+        repository: str,
+        *,
+        only_active: bool,
+        specific: str | None,
+        limit: int,
+        after: str | None,
+    ) -> builtins.list[TagRow]:
+        """Tags with digests, sizes and lifetimes. Active tags in name order (cursor: name); with
+        history, newest change first (cursor: row id)."""
+        size = (
+            select(func.coalesce(func.sum(Blob.size), 0) + Manifest.size)
+            .select_from(ManifestBlob)
+            .join(Blob, Blob.id == ManifestBlob.blob_id)
+            .where(ManifestBlob.manifest_id == Manifest.id)
+            .scalar_subquery()
+        )
+        stmt = (
+            select(
+                Tag.id,
+                Tag.name,
+                Manifest.digest,
+                Manifest.media_type,
+                size.label("size"),
+                Tag.lifetime_start,
+                Tag.lifetime_end,
+                Tag.created_by,
+            )
+            .join(Repository, Repository.id == Tag.repository_id)
+            .join(Manifest, Manifest.id == Tag.manifest_id)
+            .where(Repository.name == repository)
+            .limit(limit)
+        )
+        if specific:
+            stmt = stmt.where(Tag.name == specific)
+        if only_active:
+            stmt = stmt.where(Tag.lifetime_end.is_(None)).order_by(Tag.name)
+            if after:
+                stmt = stmt.where(Tag.name > after)
+        else:
+            stmt = stmt.order_by(Tag.id.desc())
+            if after:
+                stmt = stmt.where(Tag.id < int(after))
+        async with self.db.read() as s:
+            rows = (await s.execute(stmt)).all()
+        return [
+            TagRow(
+                r.id,
+                r.name,
+                r.digest,
+                r.media_type,
+                int(r.size or 0),
+                _aware(r.lifetime_start),
+                _aware(r.lifetime_end) if r.lifetime_end else None,
+                r.created_by,
+            )
+            for r in rows
+        ]
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)

@@ -60,3 +60,15 @@ class TagRecord:
     manifest_digest: str
     lifetime_start: datetime
     lifetime_end: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TagRow:
+    id: int
+    name: str
+    manifest_digest: str
+    media_type: str
+    size: int
+    lifetime_start: datetime
+    lifetime_end: datetime | None
+    created_by: str | None

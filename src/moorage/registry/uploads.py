@@ -17,6 +17,7 @@ from sqlalchemy import delete, select, update
 
 from moorage.db.engine import Database
 from moorage.db.models import Blob, Repository, RepositoryBlob, Upload
+from moorage.domain.actor import Actor
 from moorage.domain.digest import Digest
 from moorage.domain.errors import BlobUploadInvalid, BlobUploadUnknown, DigestInvalid, RangeInvalid
 from moorage.registry.repositories import Repositories
@@ -49,12 +50,12 @@ class Uploads:
         self._hashes.pop(upload_id, None)
         self._locks.pop(upload_id, None)
 
-    async def start(self, repository: str, created_by: str | None) -> UploadInfo:
+    async def start(self, repository: str, actor: Actor | None) -> UploadInfo:
         upload_id = uuid.uuid4().hex
         await self.storage.start_upload(upload_id)
         async with self.db.write() as s:
-            repo = await self.repositories.ensure_in(s, repository)
-            s.add(Upload(id=upload_id, repository_id=repo.id, created_by=created_by))
+            repo = await self.repositories.ensure_in(s, repository, actor)
+            s.add(Upload(id=upload_id, repository_id=repo.id, created_by=actor.name if actor else None))
         self._hashes[upload_id] = _RunningHash(hashlib.sha256(), 0)
         return UploadInfo(upload_id, repository, 0)
 

@@ -1,25 +1,40 @@
 """ORM models, one module per aggregate. Import this package to register every table on Base.metadata."""
 
+from moorage.db.models.audit import AuditEntry, LoginThrottle
 from moorage.db.models.base import Base
 from moorage.db.models.blob import Blob, RepositoryBlob
 from moorage.db.models.identity import User
 from moorage.db.models.manifest import Manifest, ManifestBlob, ManifestChild, RepositoryManifest
 from moorage.db.models.namespace import Namespace
+from moorage.db.models.organization import Team, TeamMember
+from moorage.db.models.permission import DefaultPermission, RepositoryPermission
 from moorage.db.models.repository import Repository
+from moorage.db.models.robot import Robot
 from moorage.db.models.tag import Tag
+from moorage.db.models.token import AppToken, OAuthApplication, OAuthToken
 from moorage.db.models.upload import Upload
 
 __all__ = [
+    "AppToken",
+    "AuditEntry",
     "Base",
     "Blob",
+    "DefaultPermission",
+    "LoginThrottle",
     "Manifest",
     "ManifestBlob",
     "ManifestChild",
     "Namespace",
+    "OAuthApplication",
+    "OAuthToken",
     "Repository",
     "RepositoryBlob",
     "RepositoryManifest",
+    "RepositoryPermission",
+    "Robot",
     "Tag",
+    "Team",
+    "TeamMember",
     "Upload",
     "User",
 ]

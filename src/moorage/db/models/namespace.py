@@ -16,4 +16,6 @@ class Namespace(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)
     kind: Mapped[str] = mapped_column(String(16))  # "user" | "org"
+    email: Mapped[str | None] = mapped_column(String(320), default=None)
+    created_by: Mapped[str | None] = mapped_column(String(255), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

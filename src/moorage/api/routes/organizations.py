@@ -1,0 +1,122 @@
+"""Organizations: /organization/ and /organization/{org}."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from moorage.api.access import require_org_role
+from moorage.api.auth import ApiCaller, get_ctx, require_scope, signed_in, signed_in_user
+from moorage.api.context import ApiContext
+from moorage.api.pagination import Page
+from moorage.api.routes.schemas import Deleted
+from moorage.domain.errors import Forbidden, NotFound
+
+router = APIRouter(tags=["organizations"])
+
+
+class OrgCreate(BaseModel):
+    name: str = Field(description="2-255 lower-case letters, digits and . _ - between them")
+    email: str | None = Field(None, max_length=320)
+
+
+class OrgUpdate(BaseModel):
+    email: str | None = Field(None, max_length=320)
+
+
+class OrgOut(BaseModel):
+    name: str
+    email: str | None
+    created: datetime
+    role: str | None = Field(None, description="the caller's strongest team role: member, creator or admin")
+    is_admin: bool = False
+    is_member: bool = False
+
+
+class OrgList(BaseModel):
+    organizations: list[OrgOut]
+    next_page: str | None = None
+
+
+@router.post("/organization/", response_model=OrgOut, status_code=201, summary="Create an organization")
+async def create_org(
+    body: OrgCreate, caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
+) -> OrgOut:
+    p = caller.principal
+    if not ctx.allow_org_creation and not p.superuser:
+        raise Forbidden("organization creation is restricted to superusers on this registry")
+    require_scope(caller, "org:admin")
+    assert p.id is not None
+    org = await ctx.organizations.create(body.name, body.email, caller.actor, p.id)
+    return OrgOut(
+        name=org.name, email=org.email, created=org.created_at, role="admin", is_admin=True, is_member=True
+    )
+
+
+@router.get(
+    "/organization/",
+    response_model=OrgList,
+    summary="Organizations the caller belongs to (all for superusers)",
+)
+async def list_orgs(
+    page: Page = Depends(), caller: ApiCaller = Depends(signed_in), ctx: ApiContext = Depends(get_ctx)
+) -> OrgList:
+    p = caller.principal
+    member_of = None if p.superuser else (p.id if not p.is_robot else -1)
+    orgs = await ctx.organizations.find(member_user_id=member_of, limit=page.limit, after=page.after)
+    out = []
+    for o in orgs:
+        role = await ctx.authorizer.org_role(p, o.name)
+        out.append(
+            OrgOut(
+                name=o.name,
+                email=o.email,
+                created=o.created_at,
+                role=role,
+                is_admin=role == "admin",
+                is_member=role is not None,
+            )
+        )
+    return OrgList(organizations=out, next_page=page.next_cursor(len(orgs), orgs[-1].name if orgs else None))
+
+
+@router.get("/organization/{org}", response_model=OrgOut, summary="One organization")
+async def get_org(
+    org: str, caller: ApiCaller = Depends(signed_in), ctx: ApiContext = Depends(get_ctx)
+) -> OrgOut:
+    role = await require_org_role(ctx, caller, org, "member")
+    info = await ctx.organizations.get(org)
+    if info is None:
+        raise NotFound(f"no organization named {org!r}")
+    return OrgOut(
+        name=info.name,
+        email=info.email,
+        created=info.created_at,
+        role=role,
+        is_admin=role == "admin",
+        is_member=True,
+    )
+
+
+@router.put("/organization/{org}", response_model=OrgOut, summary="Change an organization's e-mail")
+async def update_org(
+    org: str, body: OrgUpdate, caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
+) -> OrgOut:
+    await require_org_role(ctx, caller, org, "admin")
+    info = await ctx.organizations.update(org, email=body.email, actor=caller.actor)
+    return OrgOut(
+        name=info.name, email=info.email, created=info.created_at, role="admin", is_admin=True, is_member=True
+    )
+
+
+@router.delete(
+    "/organization/{org}", response_model=Deleted, summary="Delete an organization and everything in it"
+)
+async def delete_org(
+    org: str, caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
+) -> Deleted:
+    await require_org_role(ctx, caller, org, "admin")
+    await ctx.organizations.delete(org, caller.actor)
+    return Deleted()

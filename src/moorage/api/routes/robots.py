@@ -1,0 +1,197 @@
+"""Robot accounts of organizations (/organization/{org}/robots/...) and of users (/user/robots/...)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Query
+
+from moorage.api.access import require_namespace_admin, require_org_role
+from moorage.api.auth import ApiCaller, get_ctx, signed_in, signed_in_user
+from moorage.api.context import ApiContext
+from moorage.api.routes.schemas import (
+    Deleted,
+    RobotIn,
+    RobotList,
+    RobotOut,
+    RobotPermission,
+    RobotPermissions,
+)
+from moorage.identity.robots import RobotInfo
+
+router = APIRouter(tags=["robots"])
+
+
+def _out(ctx: ApiContext, r: RobotInfo, token: str | None = None) -> RobotOut:
+    host = urlsplit(ctx.base_url).netloc
+    token = token or r.token
+    login = f"docker login -u='{r.name}' -p='{token}' {host}" if token else None
+    return RobotOut(
+        name=r.name,
+        description=r.description,
+        created=r.created_at,
+        expiration=r.expires_at,
+        token=token,
+        docker_login=login,
+    )
+
+
+async def _list(ctx: ApiContext, namespace: str) -> RobotList:
+    return RobotList(robots=[_out(ctx, r) for r in await ctx.robots.list(namespace)])
+
+
+async def _get(ctx: ApiContext, namespace: str, short: str, reveal: bool) -> RobotOut:
+    return _out(ctx, await ctx.robots.get(namespace, short, reveal=reveal))
+
+
+async def _create(ctx: ApiContext, caller: ApiCaller, namespace: str, short: str, body: RobotIn) -> RobotOut:
+    r = await ctx.robots.create(
+        namespace, short, description=body.description, expires_at=body.expiration, actor=caller.actor
+    )
+    return _out(ctx, r)
+
+
+async def _permissions(ctx: ApiContext, namespace: str, short: str) -> RobotPermissions:
+    await ctx.robots.get(namespace, short)
+    rows = await ctx.permissions.robot_permissions(namespace, short)
+    return RobotPermissions(permissions=[RobotPermission(repository=r, role=role) for r, role in rows])
+
+
+# -- organization robots
+@router.get(
+    "/organization/{org}/robots", response_model=RobotList, summary="Robot accounts of an organization"
+)
+async def org_robots(
+    org: str, caller: ApiCaller = Depends(signed_in), ctx: ApiContext = Depends(get_ctx)
+) -> RobotList:
+    await require_org_role(ctx, caller, org, "admin")
+    return await _list(ctx, org)
+
+
+@router.put(
+    "/organization/{org}/robots/{shortname}",
+    response_model=RobotOut,
+    status_code=201,
+    summary="Create a robot account (the token is in the answer)",
+)
+async def create_org_robot(
+    org: str,
+    shortname: str,
+    body: RobotIn,
+    caller: ApiCaller = Depends(signed_in_user),
+    ctx: ApiContext = Depends(get_ctx),
+) -> RobotOut:
+    await require_org_role(ctx, caller, org, "admin")
+    return await _create(ctx, caller, org, shortname, body)
+
+
+@router.get(
+    "/organization/{org}/robots/{shortname}",
+    response_model=RobotOut,
+    summary="One robot account; ?token=true reveals its token",
+)
+async def get_org_robot(
+    org: str,
+    shortname: str,
+    token: bool = Query(False),
+    caller: ApiCaller = Depends(signed_in),
+    ctx: ApiContext = Depends(get_ctx),
+) -> RobotOut:
+    await require_org_role(ctx, caller, org, "admin")
+    return await _get(ctx, org, shortname, token)
+
+
+@router.post(
+    "/organization/{org}/robots/{shortname}/regenerate",
+    response_model=RobotOut,
+    summary="Replace the robot's token",
+)
+async def regenerate_org_robot(
+    org: str, shortname: str, caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
+) -> RobotOut:
+    await require_org_role(ctx, caller, org, "admin")
+    return _out(ctx, await ctx.robots.regenerate(org, shortname, caller.actor))
+
+
+@router.delete(
+    "/organization/{org}/robots/{shortname}", response_model=Deleted, summary="Delete a robot account"
+)
+async def delete_org_robot(
+    org: str, shortname: str, caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
+) -> Deleted:
+    await require_org_role(ctx, caller, org, "admin")
+    await ctx.robots.delete(org, shortname, caller.actor)
+    return Deleted()
+
+
+@router.get(
+    "/organization/{org}/robots/{shortname}/permissions",
+    response_model=RobotPermissions,
+    summary="Repositories granted to a robot",
+)
+async def org_robot_permissions(
+    org: str, shortname: str, caller: ApiCaller = Depends(signed_in), ctx: ApiContext = Depends(get_ctx)
+) -> RobotPermissions:
+    await require_org_role(ctx, caller, org, "admin")
+    return await _permissions(ctx, org, shortname)
+
+
+# -- the signed-in user's robots
+@router.get("/user/robots", response_model=RobotList, summary="The caller's own robot accounts")
+async def user_robots(
+    caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
+) -> RobotList:
+    await require_namespace_admin(ctx, caller, caller.principal.name)
+    return await _list(ctx, caller.principal.name)
+
+
+@router.put(
+    "/user/robots/{shortname}", response_model=RobotOut, status_code=201, summary="Create a personal robot"
+)
+async def create_user_robot(
+    shortname: str,
+    body: RobotIn,
+    caller: ApiCaller = Depends(signed_in_user),
+    ctx: ApiContext = Depends(get_ctx),
+) -> RobotOut:
+    return await _create(ctx, caller, caller.principal.name, shortname, body)
+
+
+@router.get(
+    "/user/robots/{shortname}", response_model=RobotOut, summary="One personal robot; ?token=true reveals"
+)
+async def get_user_robot(
+    shortname: str,
+    token: bool = Query(False),
+    caller: ApiCaller = Depends(signed_in_user),
+    ctx: ApiContext = Depends(get_ctx),
+) -> RobotOut:
+    return await _get(ctx, caller.principal.name, shortname, token)
+
+
+@router.post(
+    "/user/robots/{shortname}/regenerate", response_model=RobotOut, summary="Replace a personal robot's token"
+)
+async def regenerate_user_robot(
+    shortname: str, caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
+) -> RobotOut:
+    return _out(ctx, await ctx.robots.regenerate(caller.principal.name, shortname, caller.actor))
+
+
+@router.delete("/user/robots/{shortname}", response_model=Deleted, summary="Delete a personal robot")
+async def delete_user_robot(
+    shortname: str, caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
+) -> Deleted:
+    await ctx.robots.delete(caller.principal.name, shortname, caller.actor)
+    return Deleted()
+
+
+@router.get(
+    "/user/robots/{shortname}/permissions",
+    response_model=RobotPermissions,
+    summary="Repositories granted to a personal robot",
+)
+async def user_robot_permissions(
+    shortname: str, caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
+) -> RobotPermissions:
+    return await _permissions(ctx, caller.principal.name, shortname)

@@ -1,0 +1,156 @@
+"""Superuser administration of accounts: /superuser/users/, locked accounts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from moorage.api.auth import ApiCaller, get_ctx, superuser
+from moorage.api.context import ApiContext
+from moorage.api.pagination import Page
+from moorage.api.routes.schemas import Deleted
+from moorage.domain.errors import NotFound
+
+router = APIRouter(tags=["superuser"])
+
+
+class UserRecord(BaseModel):
+    username: str
+    email: str | None
+    super_user: bool
+    enabled: bool
+    locked_until: str | None = None
+
+
+class UserListOut(BaseModel):
+    users: list[UserRecord]
+    next_page: str | None = None
+
+
+class UserCreate(BaseModel):
+    username: str
+    password: str = Field(min_length=8, max_length=1024)
+    email: str | None = Field(None, max_length=320)
+    super_user: bool = False
+
+
+class UserUpdate(BaseModel):
+    enabled: bool | None = None
+    super_user: bool | None = None
+    email: str | None = Field(None, max_length=320)
+    password: str | None = Field(None, min_length=8, max_length=1024)
+
+
+class LockOut(BaseModel):
+    key: str
+    locked_until: str | None
+
+
+class LocksOut(BaseModel):
+    locked: list[LockOut]
+
+
+async def _locks(ctx: ApiContext) -> dict[str, str]:
+    return {
+        lock.key.removeprefix("user:"): lock.locked_until.isoformat()
+        for lock in await ctx.throttle.locked()
+        if lock.key.startswith("user:") and lock.locked_until
+    }
+
+
+@router.get("/superuser/users/", response_model=UserListOut, summary="List user accounts")
+async def list_users(
+    page: Page = Depends(), _: ApiCaller = Depends(superuser), ctx: ApiContext = Depends(get_ctx)
+) -> UserListOut:
+    users = [u for u in await ctx.users.list() if page.after is None or u.username > page.after][: page.limit]
+    locks = await _locks(ctx)
+    return UserListOut(
+        users=[
+            UserRecord(
+                username=u.username,
+                email=u.email,
+                super_user=u.superuser,
+                enabled=u.enabled,
+                locked_until=locks.get(u.username),
+            )
+            for u in users
+        ],
+        next_page=page.next_cursor(len(users), users[-1].username if users else None),
+    )
+
+
+@router.post("/superuser/users/", response_model=UserRecord, status_code=201, summary="Create a user")
+async def create_user(
+    body: UserCreate, caller: ApiCaller = Depends(superuser), ctx: ApiContext = Depends(get_ctx)
+) -> UserRecord:
+    u = await ctx.users.create(body.username, body.password, superuser=body.super_user, email=body.email)
+    await ctx.audit.record("user_create", caller.actor, namespace=u.username, super_user=u.superuser)
+    return UserRecord(username=u.username, email=u.email, super_user=u.superuser, enabled=u.enabled)
+
+
+@router.get("/superuser/users/{username}", response_model=UserRecord, summary="One user account")
+async def get_user(
+    username: str, _: ApiCaller = Depends(superuser), ctx: ApiContext = Depends(get_ctx)
+) -> UserRecord:
+    u = await ctx.users.get(username)
+    if u is None:
+        raise NotFound(f"no user named {username!r}")
+    return UserRecord(
+        username=u.username,
+        email=u.email,
+        super_user=u.superuser,
+        enabled=u.enabled,
+        locked_until=(await _locks(ctx)).get(u.username),
+    )
+
+
+@router.put("/superuser/users/{username}", response_model=UserRecord, summary="Enable, disable, promote")
+async def update_user(
+    username: str,
+    body: UserUpdate,
+    caller: ApiCaller = Depends(superuser),
+    ctx: ApiContext = Depends(get_ctx),
+) -> UserRecord:
+    u = await ctx.users.update(username, enabled=body.enabled, superuser=body.super_user, email=body.email)
+    if body.password is not None:
+        await ctx.users.set_password(username, body.password)
+    await ctx.audit.record(
+        "user_change",
+        caller.actor,
+        namespace=username,
+        enabled=body.enabled,
+        super_user=body.super_user,
+        password_changed=body.password is not None,
+    )
+    return UserRecord(username=u.username, email=u.email, super_user=u.superuser, enabled=u.enabled)
+
+
+@router.delete(
+    "/superuser/users/{username}", response_model=Deleted, summary="Delete a user and their repositories"
+)
+async def delete_user(
+    username: str, caller: ApiCaller = Depends(superuser), ctx: ApiContext = Depends(get_ctx)
+) -> Deleted:
+    await ctx.users.delete(username)
+    await ctx.audit.record("user_delete", caller.actor, namespace=username)
+    return Deleted()
+
+
+@router.get("/superuser/lockedaccounts", response_model=LocksOut, summary="Accounts and addresses locked out")
+async def locked(_: ApiCaller = Depends(superuser), ctx: ApiContext = Depends(get_ctx)) -> LocksOut:
+    return LocksOut(
+        locked=[
+            LockOut(key=lock.key, locked_until=lock.locked_until.isoformat() if lock.locked_until else None)
+            for lock in await ctx.throttle.locked()
+        ]
+    )
+
+
+@router.delete("/superuser/lockedaccounts/{key}", response_model=Deleted, summary="Lift a lock early")
+async def unlock(
+    key: str, caller: ApiCaller = Depends(superuser), ctx: ApiContext = Depends(get_ctx)
+) -> Deleted:
+    if not await ctx.throttle.unlock(key):
+        raise NotFound(f"{key!r} is not locked")
+    await ctx.audit.record("unlock_account", caller.actor, key=key)
+    return Deleted()

@@ -1,0 +1,118 @@
+"""Tags with history: /repository/{repo}/tag/ (list), /repository/{repo}/tag/{tag} (move, delete)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from moorage.api.access import require_repo_role
+from moorage.api.auth import ApiCaller, current_caller, get_ctx, signed_in
+from moorage.api.context import ApiContext
+from moorage.api.pagination import Page
+from moorage.api.routes.schemas import Deleted
+from moorage.domain.digest import Digest
+from moorage.domain.errors import InvalidInput, NotFound, RegistryError
+from moorage.domain.mediatypes import INDEXES
+from moorage.domain.reference import is_valid_tag
+
+router = APIRouter(tags=["tags"])
+
+
+class TagOut(BaseModel):
+    name: str
+    manifest_digest: str
+    media_type: str
+    is_manifest_list: bool
+    size: int
+    start_ts: datetime
+    end_ts: datetime | None
+    active: bool
+    created_by: str | None
+
+
+class TagList(BaseModel):
+    tags: list[TagOut]
+    next_page: str | None = None
+
+
+class TagMove(BaseModel):
+    manifest_digest: str
+
+
+class TagMoved(BaseModel):
+    name: str
+    manifest_digest: str
+    moved: bool
+
+
+@router.get(
+    "/repository/{repo:path}/tag/",
+    response_model=TagList,
+    summary="Tags with digests and sizes; onlyActiveTags=false includes the history",
+)
+async def list_tags(
+    repo: str,
+    only_active: bool = Query(True, alias="onlyActiveTags"),
+    specific_tag: str | None = Query(None, alias="specificTag", max_length=128),
+    page: Page = Depends(),
+    caller: ApiCaller = Depends(current_caller),
+    ctx: ApiContext = Depends(get_ctx),
+) -> TagList:
+    await require_repo_role(ctx, caller, repo, "read")
+    rows = await ctx.tags.page(
+        repo, only_active=only_active, specific=specific_tag, limit=page.limit, after=page.after
+    )
+    tags = [
+        TagOut(
+            name=r.name,
+            manifest_digest=r.manifest_digest,
+            media_type=r.media_type,
+            is_manifest_list=r.media_type in INDEXES,
+            size=r.size,
+            start_ts=r.lifetime_start,
+            end_ts=r.lifetime_end,
+            active=r.lifetime_end is None,
+            created_by=r.created_by,
+        )
+        for r in rows
+    ]
+    last = (rows[-1].name if only_active else rows[-1].id) if rows else None
+    return TagList(tags=tags, next_page=page.next_cursor(len(rows), last))
+
+
+@router.put(
+    "/repository/{repo:path}/tag/{tag}",
+    response_model=TagMoved,
+    summary="Create or move a tag to a manifest already in the repository",
+)
+async def move_tag(
+    repo: str,
+    tag: str,
+    body: TagMove,
+    caller: ApiCaller = Depends(signed_in),
+    ctx: ApiContext = Depends(get_ctx),
+) -> TagMoved:
+    await require_repo_role(ctx, caller, repo, "write")
+    if not is_valid_tag(tag):
+        raise InvalidInput(f"invalid tag {tag[:140]!r}")
+    try:
+        moved = await ctx.manifests.retag(repo, tag, Digest.parse(body.manifest_digest), caller.actor)
+    except RegistryError as exc:
+        if exc.code == "DIGEST_INVALID":
+            raise InvalidInput(exc.message) from exc
+        raise NotFound(exc.message) from exc
+    return TagMoved(name=tag, manifest_digest=body.manifest_digest, moved=moved)
+
+
+@router.delete("/repository/{repo:path}/tag/{tag}", response_model=Deleted, summary="Delete one tag")
+async def delete_tag(
+    repo: str, tag: str, caller: ApiCaller = Depends(signed_in), ctx: ApiContext = Depends(get_ctx)
+) -> Deleted:
+    await require_repo_role(ctx, caller, repo, "write")
+    try:
+        await ctx.tags.delete(repo, tag, caller.actor)
+    except RegistryError as exc:
+        raise NotFound(f"no tag {tag!r} in {repo}") from exc
+    return Deleted()

@@ -1,0 +1,123 @@
+"""Throttling of credential guessing, per account and per client address.
+
+After ``delay_after`` failures inside the window, each further attempt is answered only after a
+growing delay (0.5 s, 1 s, 2 s ... up to ``max_delay``); after ``lock_after`` failures the key is
+locked for ``lock_seconds`` and every attempt is refused, even with the right password, so a
+locked account cannot be used as an oracle. State is in the database, so every worker and node
+sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+
+from moorage.db.engine import Database
+from moorage.db.models import LoginThrottle
+from moorage.domain.errors import Throttled
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottlePolicy:
+    delay_after: int = 3
+    lock_after: int = 10
+    window_seconds: int = 900
+    lock_seconds: int = 900
+    max_delay: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class LockInfo:
+    key: str
+    failures: int
+    locked_until: datetime | None
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    return None if dt is None else dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+class LoginThrottler:
+    def __init__(self, db: Database, policy: ThrottlePolicy) -> None:
+        self.db = db
+        self.policy = policy
+
+    @staticmethod
+    def keys(username: str | None, ip: str | None) -> list[str]:
+        out = []
+        if username:
+            out.append(f"user:{username}")
+        if ip:
+            out.append(f"ip:{ip}")
+        return out
+
+    async def before_attempt(self, username: str | None, ip: str | None) -> None:
+        """Raise Throttled when locked; otherwise wait the delay that recent failures call for."""
+        keys = self.keys(username, ip)
+        if not keys:
+            return
+        now = datetime.now(UTC)
+        async with self.db.read() as s:
+            rows = (await s.execute(select(LoginThrottle).where(LoginThrottle.key.in_(keys)))).scalars().all()
+        worst = 0
+        for r in rows:
+            until = _aware(r.locked_until)
+            if until is not None and until > now:
+                seconds = int((until - now).total_seconds()) + 1
+                raise Throttled(f"too many failed logins; try again in {seconds} s")
+            start = _aware(r.window_start) or now
+            if start > now - timedelta(seconds=self.policy.window_seconds):
+                worst = max(worst, r.failures)
+        if worst >= self.policy.delay_after:
+            delay = min(self.policy.max_delay, 0.5 * 2 ** (worst - self.policy.delay_after))
+            await asyncio.sleep(delay)
+
+    async def failed(self, username: str | None, ip: str | None) -> bool:
+        """Count a failure; True when it locked the account or address."""
+        now = datetime.now(UTC)
+        locked = False
+        window = timedelta(seconds=self.policy.window_seconds)
+        async with self.db.write() as s:
+            for key in self.keys(username, ip):
+                r = await s.get(LoginThrottle, key)
+                if r is None:
+                    r = LoginThrottle(key=key, failures=0, window_start=now)
+                    s.add(r)
+                start = _aware(r.window_start) or now
+                if start <= now - window:
+                    r.failures, r.window_start = 0, now
+                r.failures += 1
+                if r.failures >= self.policy.lock_after:
+                    r.locked_until = now + timedelta(seconds=self.policy.lock_seconds)
+                    r.failures, r.window_start = 0, now
+                    locked = True
+        return locked
+
+    async def succeeded(self, username: str | None) -> None:
+        if not username:
+            return
+        async with self.db.read() as s:
+            present = await s.get(LoginThrottle, f"user:{username}")
+        if present is not None:
+            async with self.db.write() as s:
+                await s.execute(delete(LoginThrottle).where(LoginThrottle.key == f"user:{username}"))
+
+    async def locked(self) -> list[LockInfo]:
+        now = datetime.now(UTC)
+        async with self.db.read() as s:
+            rows = (
+                await s.execute(select(LoginThrottle).where(LoginThrottle.locked_until.is_not(None)))
+            ).scalars()
+            return [
+                LockInfo(r.key, r.failures, _aware(r.locked_until))
+                for r in rows
+                if (_aware(r.locked_until) or now) > now
+            ]
+
+    async def unlock(self, key: str) -> bool:
+        async with self.db.write() as s:
+            res = await s.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+            return bool(res.rowcount)  # type: ignore[attr-defined]
