@@ -106,6 +106,8 @@ def build_services(settings: Settings) -> Services:
             lock_after=settings.login_lock_after,
             window_seconds=settings.login_window_seconds,
             lock_seconds=settings.login_lock_seconds,
+            ip_delay_after=settings.login_ip_delay_after,
+            ip_lock_after=settings.login_ip_lock_after,
         ),
     )
     credentials = Credentials(users, robots, app_tokens, oauth, throttle, audit)

@@ -111,6 +111,8 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
         fsync=False,
         login_delay_after=100_000,
         login_lock_after=100_000,
+        login_ip_delay_after=100_000,
+        login_ip_lock_after=100_000,
     )
 
 

@@ -11,7 +11,8 @@ CLI. Rules (Quay's model):
 - anyone may read a public repository (anonymous callers only while anonymous access is on);
 - OAuth tokens are capped by their scopes; robots get only what is granted to them or their teams.
 
-Roles map to Docker token actions: read → pull, write → pull+push, admin → pull+push+delete.
+Roles map to Docker token actions: read → pull; write and admin → pull, push, delete (as in Quay);
+admin also administers the repository through the REST API.
 Decisions are cached per process and invalidated by the repository's generation and the ACL
 generation, which every permission, team, membership, robot and account change bumps.
 """

@@ -8,7 +8,7 @@ repository in an organization without being one of its admins gets admin on it (
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -340,6 +340,26 @@ class Permissions:
                 raise NotFound("no such default permission")
             await self.audit.add(s, "delete_prototype_permission", actor, namespace=org, id=default_id)
 
+    @staticmethod
+    async def _with_id(s: AsyncSession, actor: Actor) -> Actor:
+        """Callers with a registry token are known by name only: find the account's id."""
+        if actor.id is not None or not actor.name or actor.kind not in ("user", "robot"):
+            return actor
+        if actor.kind == "robot":
+            parts = split_robot_name(actor.name)
+            if parts is None:
+                return actor
+            found = (
+                await s.execute(
+                    select(Robot.id)
+                    .join(Namespace, Namespace.id == Robot.namespace_id)
+                    .where(Namespace.name == parts[0], Robot.shortname == parts[1])
+                )
+            ).scalar()
+        else:
+            found = (await s.execute(select(User.id).where(User.username == actor.name))).scalar()
+        return actor if found is None else replace(actor, id=int(found))
+
     # -- the repository-creation hook (called inside the creating transaction)
     async def on_repository_created(
         self, s: AsyncSession, repo: RepositoryInfo, creator: Actor | None
@@ -354,6 +374,7 @@ class Permissions:
         ).scalar()
         if org_id is None:
             return
+        creator = await self._with_id(s, creator)
         creator_teams: set[int] = set()
         if creator.id is not None:
             col = TeamMember.robot_id if creator.kind == "robot" else TeamMember.user_id

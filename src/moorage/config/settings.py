@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     allow_org_creation: bool = True
     login_delay_after: int = Field(3, ge=1)
     login_lock_after: int = Field(10, ge=2)
+    login_ip_delay_after: int = Field(20, ge=1)
+    login_ip_lock_after: int = Field(100, ge=2)
     login_window_seconds: int = Field(900, ge=10)
     login_lock_seconds: int = Field(900, ge=10)
 

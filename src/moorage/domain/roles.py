@@ -5,9 +5,11 @@ from __future__ import annotations
 REPO_ROLES = ("read", "write", "admin")
 TEAM_ROLES = ("member", "creator", "admin")
 
+# As in Quay, write also allows deleting tags and manifests; admin adds administering the
+# repository (permissions, visibility, settings, deleting the repository itself).
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "read": frozenset({"pull"}),
-    "write": frozenset({"pull", "push"}),
+    "write": frozenset({"pull", "push", "delete"}),
     "admin": frozenset({"pull", "push", "delete"}),
 }
 

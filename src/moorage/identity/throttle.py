@@ -22,11 +22,21 @@ from moorage.domain.errors import Throttled
 
 @dataclass(frozen=True, slots=True)
 class ThrottlePolicy:
+    """Per-account limits, and looser per-address ones: many users may share one address (a NAT,
+    a CI runner), so one misconfigured job must not lock everybody else out quickly."""
+
     delay_after: int = 3
     lock_after: int = 10
     window_seconds: int = 900
     lock_seconds: int = 900
     max_delay: float = 5.0
+    ip_delay_after: int = 20
+    ip_lock_after: int = 100
+
+    def limits(self, key: str) -> tuple[int, int]:
+        if key.startswith("ip:"):
+            return self.ip_delay_after, self.ip_lock_after
+        return self.delay_after, self.lock_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +72,7 @@ class LoginThrottler:
         now = datetime.now(UTC)
         async with self.db.read() as s:
             rows = (await s.execute(select(LoginThrottle).where(LoginThrottle.key.in_(keys)))).scalars().all()
-        worst = 0
+        excess = -1
         for r in rows:
             until = _aware(r.locked_until)
             if until is not None and until > now:
@@ -70,10 +80,10 @@ class LoginThrottler:
                 raise Throttled(f"too many failed logins; try again in {seconds} s")
             start = _aware(r.window_start) or now
             if start > now - timedelta(seconds=self.policy.window_seconds):
-                worst = max(worst, r.failures)
-        if worst >= self.policy.delay_after:
-            delay = min(self.policy.max_delay, 0.5 * 2 ** (worst - self.policy.delay_after))
-            await asyncio.sleep(delay)
+                delay_after, _ = self.policy.limits(r.key)
+                excess = max(excess, r.failures - delay_after)
+        if excess >= 0:
+            await asyncio.sleep(min(self.policy.max_delay, 0.5 * 2**excess))
 
     async def failed(self, username: str | None, ip: str | None) -> bool:
         """Count a failure; True when it locked the account or address."""
@@ -90,7 +100,7 @@ class LoginThrottler:
                 if start <= now - window:
                     r.failures, r.window_start = 0, now
                 r.failures += 1
-                if r.failures >= self.policy.lock_after:
+                if r.failures >= self.policy.limits(key)[1]:
                     r.locked_until = now + timedelta(seconds=self.policy.lock_seconds)
                     r.failures, r.window_start = 0, now
                     locked = True
