@@ -29,7 +29,7 @@ def driver(tmp_path: Path, request: pytest.FixtureRequest) -> FilesystemDriver:
 
 
 async def test_upload_append_hash_commit(driver: FilesystemDriver) -> None:
-    await driver.start_upload("u1")
+    await driver.start_upload("u1", {"repository": "ns/app"})
     assert await driver.upload_size("u1") == 0
     hasher = hashlib.sha256()
     r1 = await driver.append_upload("u1", _chunks([b"hello ", b"world"]), hasher)
@@ -54,7 +54,7 @@ async def test_upload_append_hash_commit(driver: FilesystemDriver) -> None:
 async def test_large_upload_crosses_write_blocks(driver: FilesystemDriver) -> None:
     parts = [os.urandom(300_000) for _ in range(8)]  # > the 1 MiB write block, odd sizes
     data = b"".join(parts)
-    await driver.start_upload("big")
+    await driver.start_upload("big", {"repository": "ns/app"})
     hasher = hashlib.sha256()
     result = await driver.append_upload("big", _chunks(parts), hasher)
     assert result.size == len(data)
@@ -67,7 +67,7 @@ async def test_large_upload_crosses_write_blocks(driver: FilesystemDriver) -> No
 
 
 async def test_append_without_hasher(driver: FilesystemDriver) -> None:
-    await driver.start_upload("nohash")
+    await driver.start_upload("nohash", {"repository": "ns/app"})
     result = await driver.append_upload("nohash", _chunks([b"abc"]), None)
     assert result.size == 3
     assert await driver.hash_upload("nohash", "sha256") == hashlib.sha256(b"abc").hexdigest()
@@ -78,7 +78,7 @@ async def test_commit_is_atomic(driver: FilesystemDriver) -> None:
     data = b"x" * 5000
     digest = sha256_of(data)
     blob_path = driver.root / blob_key(digest)
-    await driver.start_upload("atomic")
+    await driver.start_upload("atomic", {"repository": "ns/app"})
     assert not blob_path.exists()
     await driver.append_upload("atomic", _chunks([data[:100]]), None)
     assert not blob_path.exists()
@@ -97,7 +97,7 @@ async def test_commit_of_existing_blob_keeps_it(driver: FilesystemDriver) -> Non
     data = b"dedup"
     digest = sha256_of(data)
     for upload_id in ("a", "b"):
-        await driver.start_upload(upload_id)
+        await driver.start_upload(upload_id, {"repository": "ns/app"})
         await driver.append_upload(upload_id, _chunks([data]), None)
         await driver.commit_upload(upload_id, digest)
         assert await driver.upload_size(upload_id) is None
@@ -105,7 +105,7 @@ async def test_commit_of_existing_blob_keeps_it(driver: FilesystemDriver) -> Non
 
 
 async def test_cancel_upload(driver: FilesystemDriver) -> None:
-    await driver.start_upload("c")
+    await driver.start_upload("c", {"repository": "ns/app"})
     await driver.append_upload("c", _chunks([b"partial"]), None)
     await driver.cancel_upload("c")
     assert await driver.upload_size("c") is None
@@ -114,22 +114,22 @@ async def test_cancel_upload(driver: FilesystemDriver) -> None:
 
 
 async def test_start_upload_twice_fails(driver: FilesystemDriver) -> None:
-    await driver.start_upload("dup")
+    await driver.start_upload("dup", {"repository": "ns/app"})
     with pytest.raises(FileExistsError):
-        await driver.start_upload("dup")
+        await driver.start_upload("dup", {"repository": "ns/app"})
 
 
 @pytest.mark.parametrize("upload_id", ["", "../escape", "a/b", ".hidden", ".."])
 async def test_bad_upload_ids(driver: FilesystemDriver, upload_id: str) -> None:
     with pytest.raises(ValueError, match="upload id"):
-        await driver.start_upload(upload_id)
+        await driver.start_upload(upload_id, {"repository": "ns/app"})
     with pytest.raises(ValueError, match="upload id"):
         await driver.upload_size(upload_id)
 
 
 async def test_delete_blob(driver: FilesystemDriver) -> None:
     digest = sha256_of(b"gone")
-    await driver.start_upload("d")
+    await driver.start_upload("d", {"repository": "ns/app"})
     await driver.append_upload("d", _chunks([b"gone"]), None)
     await driver.commit_upload("d", digest)
     await driver.delete_blob(digest)
@@ -153,3 +153,11 @@ def test_layout() -> None:
     d = sha256_of(b"layout")
     assert str(blob_key(d)) == f"blobs/sha256/{d.hex[:2]}/{d.hex}"
     assert str(upload_key("abc")) == "uploads/abc"
+
+
+async def test_upload_record_is_kept_beside_the_bytes_and_removed_with_them(driver: FilesystemDriver) -> None:
+    await driver.start_upload("u9", {"repository": "ns/app", "created_by": "alice"})
+    assert await driver.upload_meta("u9") == {"repository": "ns/app", "created_by": "alice"}
+    await driver.cancel_upload("u9")
+    assert await driver.upload_meta("u9") is None
+    assert await driver.upload_size("u9") is None

@@ -87,7 +87,7 @@ async def start_upload(call: Call) -> Response:
     if digest_param:
         digest = Digest.parse(digest_param)
         info = await call.ctx.uploads.start(call.name, call.actor)
-        blob = await call.ctx.uploads.complete(call.name, info.id, digest, _body(call))
+        blob = await call.ctx.uploads.complete(call.name, info.id, digest, _body(call), call.actor)
         return _blob_created(call, blob)
     info = await call.ctx.uploads.start(call.name, call.actor)
     return Response(b"", status_code=202, headers=_upload_headers(call, info))
@@ -129,7 +129,7 @@ async def finish_upload(call: Call) -> Response:
         if int(m.group(1)) != info.size:
             raise RangeInvalid(f"chunk starts at {m.group(1)} but the upload has {info.size} bytes")
     body = _body(call) if _has_body(call) else None
-    blob = await call.ctx.uploads.complete(call.name, call.ref, digest, body)
+    blob = await call.ctx.uploads.complete(call.name, call.ref, digest, body, call.actor)
     return _blob_created(call, blob)
 
 

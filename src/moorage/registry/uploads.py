@@ -11,12 +11,11 @@ import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 
 from moorage.db.engine import Database
-from moorage.db.models import Blob, Repository, RepositoryBlob, Upload
+from moorage.db.models import Blob, RepositoryBlob
 from moorage.domain.actor import Actor
 from moorage.domain.digest import Digest
 from moorage.domain.errors import BlobUploadInvalid, BlobUploadUnknown, DigestInvalid, RangeInvalid
@@ -51,24 +50,21 @@ class Uploads:
         self._locks.pop(upload_id, None)
 
     async def start(self, repository: str, actor: Actor | None) -> UploadInfo:
+        """Begin an upload. Its state (which repository, who) lives beside its bytes in storage, so
+        starting and appending cost no database write; the repository is created when a blob or
+        manifest first lands in it."""
         upload_id = uuid.uuid4().hex
-        await self.storage.start_upload(upload_id)
-        async with self.db.write() as s:
-            repo = await self.repositories.ensure_in(s, repository, actor)
-            s.add(Upload(id=upload_id, repository_id=repo.id, created_by=actor.name if actor else None))
+        await self.storage.start_upload(
+            upload_id, {"repository": repository, "created_by": actor.name if actor else None}
+        )
         self._hashes[upload_id] = _RunningHash(hashlib.sha256(), 0)
         return UploadInfo(upload_id, repository, 0)
 
     async def get(self, repository: str, upload_id: str) -> UploadInfo:
         if not _valid_id(upload_id):
             raise BlobUploadUnknown("blob upload unknown to registry")
-        stmt = (
-            select(Upload.id)
-            .join(Repository, Repository.id == Upload.repository_id)
-            .where(Upload.id == upload_id, Repository.name == repository)
-        )
-        async with self.db.read() as s:
-            found = (await s.execute(stmt)).scalar()
+        meta = await self.storage.upload_meta(upload_id)
+        found = meta is not None and meta.get("repository") == repository
         size = await self.storage.upload_size(upload_id) if found else None
         if size is None:
             raise BlobUploadUnknown("blob upload unknown to registry")
@@ -104,14 +100,15 @@ class Uploads:
                     f"chunk length {result.size - info.size} does not match the declared {length}",
                     {"size": result.size},
                 )
-            async with self.db.write() as s:
-                await s.execute(
-                    update(Upload).where(Upload.id == upload_id).values(updated_at=datetime.now(UTC))
-                )
             return UploadInfo(upload_id, repository, result.size)
 
     async def complete(
-        self, repository: str, upload_id: str, digest: Digest, body: AsyncIterator[bytes] | None
+        self,
+        repository: str,
+        upload_id: str,
+        digest: Digest,
+        body: AsyncIterator[bytes] | None,
+        actor: Actor | None = None,
     ) -> BlobInfo:
         """Finish an upload: append the last chunk, verify the digest, store the blob, link it."""
         info = await self.append(repository, upload_id, body) if body is not None else None
@@ -131,7 +128,7 @@ class Uploads:
                 )
             await self.storage.commit_upload(upload_id, digest)
             async with self.db.write() as s:
-                repo = await self.repositories.ensure_in(s, repository)
+                repo = await self.repositories.ensure_in(s, repository, actor)
                 await insert_ignore(s, Blob, {"digest": str(digest), "size": info.size})
                 blob_id = (await s.execute(select(Blob.id).where(Blob.digest == str(digest)))).scalar_one()
                 await insert_ignore(
@@ -139,7 +136,6 @@ class Uploads:
                     RepositoryBlob,
                     {"repository_id": repo.id, "blob_id": blob_id},
                 )
-                await s.execute(delete(Upload).where(Upload.id == upload_id))
                 self.repositories.touch(s, repository)
             self._forget(upload_id)
             return BlobInfo(str(digest), info.size)
@@ -150,8 +146,6 @@ class Uploads:
 
     async def _drop(self, upload_id: str) -> None:
         await self.storage.cancel_upload(upload_id)
-        async with self.db.write() as s:
-            await s.execute(delete(Upload).where(Upload.id == upload_id))
         self._forget(upload_id)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from moorage.domain.digest import Digest
 
@@ -32,7 +32,11 @@ class StorageDriver(Protocol):
 
     async def delete_blob(self, digest: Digest) -> None: ...
 
-    async def start_upload(self, upload_id: str) -> None: ...
+    async def start_upload(self, upload_id: str, meta: dict[str, Any]) -> None:
+        """Create an empty upload with a small JSON-able record (repository, creator) beside it."""
+
+    async def upload_meta(self, upload_id: str) -> dict[str, Any] | None:
+        """The record given to start_upload, or None when there is no such upload."""
 
     async def upload_size(self, upload_id: str) -> int | None:
         """Bytes received so far, or None when there is no such upload."""

@@ -12,7 +12,6 @@ from moorage.db.models.repository import Repository
 from moorage.db.models.robot import Robot
 from moorage.db.models.tag import Tag
 from moorage.db.models.token import AppToken, OAuthApplication, OAuthToken
-from moorage.db.models.upload import Upload
 
 __all__ = [
     "AppToken",
@@ -35,6 +34,5 @@ __all__ = [
     "Tag",
     "Team",
     "TeamMember",
-    "Upload",
     "User",
 ]

@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from moorage.domain.digest import Digest
 from moorage.storage.base import BlobWriteResult, _Hasher
@@ -85,9 +86,17 @@ class FilesystemDriver:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._blob(digest))
 
-    async def start_upload(self, upload_id: str) -> None:
+    async def start_upload(self, upload_id: str, meta: dict[str, Any]) -> None:
         path = self._upload(upload_id)
         path.touch(exist_ok=False)
+        path.with_suffix(".json").write_text(json.dumps(meta))
+
+    async def upload_meta(self, upload_id: str) -> dict[str, Any] | None:
+        try:
+            loaded = json.loads(self._upload(upload_id).with_suffix(".json").read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        return loaded if isinstance(loaded, dict) else None
 
     async def upload_size(self, upload_id: str) -> int | None:
         try:
@@ -159,6 +168,7 @@ class FilesystemDriver:
         dst = self._blob(digest)
 
         def run() -> None:
+            src.with_suffix(".json").unlink(missing_ok=True)
             if dst.exists():
                 src.unlink(missing_ok=True)
                 return
@@ -177,6 +187,7 @@ class FilesystemDriver:
 
     async def cancel_upload(self, upload_id: str) -> None:
         self._upload(upload_id).unlink(missing_ok=True)
+        self._upload(upload_id).with_suffix(".json").unlink(missing_ok=True)
 
     async def check(self) -> None:
         probe = self.root / "uploads" / ".health"
