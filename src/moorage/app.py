@@ -173,9 +173,9 @@ class _Dispatch:
                 await self.registry(scope, receive, send)
                 return
             if path.startswith("/api/v1/") or path == "/api/v1":
+                # ASGI (and Starlette routing) keep the full path and strip root_path themselves
                 sub = dict(scope)
                 sub["root_path"] = scope.get("root_path", "") + "/api/v1"
-                sub["path"] = path[len("/api/v1") :] or "/"
                 await self.api(sub, receive, send)
                 return
         await self.control(scope, receive, send)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from moorage import __version__
 from moorage.api import errors
@@ -22,6 +27,8 @@ from moorage.api.routes import (
     tokens,
     user,
 )
+
+STATIC = Path(__file__).with_name("static")
 
 DESCRIPTION = """
 The management API of Moorage. Paths and shapes follow Red Hat Quay's `/api/v1` where practical
@@ -61,4 +68,17 @@ def create_api(ctx: ApiContext) -> FastAPI:
     ):
         api.include_router(module.router)
     api.include_router(repositories.item_router)
+    api.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @api.get("/docs", include_in_schema=False)
+    async def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}/openapi.json",
+            title="Moorage API",
+            swagger_js_url=f"{root}/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url=f"{root}/static/swagger-ui/favicon.png",
+        )
+
     return api
