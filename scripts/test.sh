@@ -35,6 +35,16 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+if [[ -z "${MOORAGE_TEST_PG_URL:-}" ]]; then
+  # a login role with a password works whatever pg_hba.conf says for TCP (trust or scram)
+  if [[ $(id -u) -eq 0 ]] && id postgres >/dev/null 2>&1; then
+    runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -c "DO \$\$ BEGIN
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'moorage_test') THEN
+        CREATE ROLE moorage_test LOGIN SUPERUSER PASSWORD 'moorage_test';
+      ELSE ALTER ROLE moorage_test LOGIN SUPERUSER PASSWORD 'moorage_test'; END IF; END \$\$;" \
+      && export MOORAGE_TEST_PG_URL=postgresql://moorage_test:moorage_test@127.0.0.1:5432/postgres
+  fi
+fi
 export MOORAGE_TEST_PG_URL=${MOORAGE_TEST_PG_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
 
 PY=${PYTHON:-python3}
