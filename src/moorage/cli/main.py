@@ -8,18 +8,25 @@ import typer
 from rich.console import Console
 
 from moorage import __version__
-from moorage.cli import repos, users
+from moorage.cli import logs, orgs, permissions, repos, robots, users
 from moorage.cli.common import ConfigOpt, DataDirOpt, DbOpt, migrate, settings_from
 from moorage.cli.serve import serve
 
 app = typer.Typer(
-    help="Moorage, a self-hosted OCI container image registry.",
+    help="Moorage, a self-hosted OCI container image registry. Administration commands act as a "
+    "superuser on the local database and record `cli:<os user>` in the audit log.",
     no_args_is_help=True,
     add_completion=False,
 )
 app.command("serve")(serve)
 app.add_typer(users.app, name="user")
+app.add_typer(orgs.org_app, name="org")
+app.add_typer(orgs.team_app, name="team")
+app.add_typer(robots.app, name="robot")
 app.add_typer(repos.app, name="repo")
+app.add_typer(permissions.permission_app, name="permission")
+app.add_typer(permissions.prototype_app, name="prototype")
+app.command("logs")(logs.logs)
 config_app = typer.Typer(help="Inspect and check configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 

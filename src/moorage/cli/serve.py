@@ -68,12 +68,12 @@ def _first_admin(settings: Settings) -> str | None:
 
 
 def serve(
-    host: Annotated[str | None, typer.Option(help="address to bind [default: 127.0.0.1]")] = None,
-    port: Annotated[int | None, typer.Option(help="port [default: 5000]")] = None,
+    host: Annotated[str | None, typer.Option(help="address to bind \\[default: 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="port \\[default: 5000]")] = None,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
     database_url: DbOpt = None,
-    workers: Annotated[int | None, typer.Option(help="server worker processes [default: 2]")] = None,
+    workers: Annotated[int | None, typer.Option(help="server worker processes \\[default: 2]")] = None,
     server: Annotated[str | None, typer.Option(help="ASGI server: uvicorn or granian")] = None,
     tls_cert: Annotated[
         Path | None, typer.Option("--tls-cert", help="PEM certificate (chain) for HTTPS")
