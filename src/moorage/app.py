@@ -95,9 +95,9 @@ def build_services(settings: Settings) -> Services:
     cache = ReadCache(generations)
     audit = AuditLog(db)
     repositories = Repositories(db, cache, audit)
-    users = Users(db, cache)
+    users = Users(db, cache, audit)
     robots = Robots(db, build_secret_box(settings), audit, cache)
-    app_tokens = AppTokens(db, audit)
+    app_tokens = AppTokens(db, audit, cache)
     oauth = OAuthApplications(db, audit)
     throttle = LoginThrottler(
         db,

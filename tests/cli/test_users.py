@@ -42,6 +42,10 @@ def test_disable_enable_superuser(cli: Cli) -> None:
     assert cli.json("user", "show", "alice")["enabled"] is False
     assert cli.json("user", "enable", "alice")["enabled"] is True
     assert cli.json("user", "set-superuser", "alice")["superuser"] is True
+    # the last superuser cannot be demoted or disabled: the registry would have no administrator
+    assert "last enabled superuser" in cli.fails(1, "user", "set-superuser", "alice", "--revoke")
+    assert "last enabled superuser" in cli.fails(1, "user", "disable", "alice")
+    cli.user("root", "--superuser")
     assert cli.json("user", "set-superuser", "alice", "--revoke")["superuser"] is False
     assert "is now a superuser" in cli.ok("user", "set-superuser", "alice").stdout
 

@@ -14,6 +14,7 @@ from moorage.api.context import ApiContext
 from moorage.domain.actor import Actor
 from moorage.domain.errors import Forbidden, Unauthenticated
 from moorage.domain.principal import ANONYMOUS, Principal
+from moorage.registry.cache import ACL_SLOT
 
 _CACHE_SECONDS = 30.0
 
@@ -36,7 +37,7 @@ def get_ctx(request: Request) -> ApiContext:
 
 class _BasicCache:
     def __init__(self) -> None:
-        self.entries: dict[bytes, tuple[Principal, float]] = {}
+        self.entries: dict[bytes, tuple[Principal, float, int]] = {}
 
 
 async def current_caller(request: Request, ctx: ApiContext = Depends(get_ctx)) -> ApiCaller:
@@ -70,14 +71,16 @@ async def current_caller(request: Request, ctx: ApiContext = Depends(get_ctx)) -
         cache: _BasicCache = request.app.state.basic_cache
         key = hashlib.sha256(f"{username}\x00{password}".encode()).digest()
         hit = cache.entries.get(key)
-        if hit is not None and hit[1] > time.monotonic():
+        acl = ctx.repositories.cache.generation(ACL_SLOT)  # credential changes end cached logins
+        if hit is not None and hit[1] > time.monotonic() and hit[2] == acl:
             return ApiCaller(hit[0], ip)
         principal = await ctx.credentials.verify(username, password, ip, where="api")
         if principal is None:
             raise Unauthenticated("invalid username or password")
-        if len(cache.entries) > 10_000:
-            cache.entries.clear()
-        cache.entries[key] = (principal, time.monotonic() + _CACHE_SECONDS)
+        if ctx.repositories.cache.enabled:  # see protocol/auth.py: no cache without shared generations
+            if len(cache.entries) > 10_000:
+                cache.entries.clear()
+            cache.entries[key] = (principal, time.monotonic() + _CACHE_SECONDS, acl)
         return ApiCaller(principal, ip)
     raise Unauthenticated("unsupported authorization scheme; use Bearer or Basic")
 
@@ -92,6 +95,12 @@ async def signed_in_user(caller: ApiCaller = Depends(signed_in)) -> ApiCaller:
     """A user (not a robot): account, organization and token management."""
     if caller.principal.is_robot:
         raise Forbidden("robot accounts cannot use this endpoint")
+    return caller
+
+
+async def user_admin(caller: ApiCaller = Depends(signed_in_user)) -> ApiCaller:
+    """The caller's own account settings (robots, logs): OAuth tokens need the user:admin scope."""
+    require_scope(caller, "user:admin")
     return caller
 
 

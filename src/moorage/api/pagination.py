@@ -25,7 +25,11 @@ def decode_cursor(cursor: str | None) -> str | None:
     if not cursor:
         return None
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        raw = cursor + "=" * (-len(cursor) % 4)
+        decoded = base64.b64decode(raw, altchars=b"-_", validate=True).decode()
+        if encode_cursor(decoded) != cursor:
+            raise ValueError("not canonical")
+        return decoded
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidInput("next_page is not a cursor this server issued") from None
 

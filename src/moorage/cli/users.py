@@ -78,9 +78,9 @@ def create(
     password = _read_password(password_stdin)
 
     async def go(services: Services) -> UserInfo:
-        u = await services.users.create(name, password, superuser=superuser, email=email)
-        await services.audit.record("user_create", cli_actor(), namespace=name, super_user=superuser)
-        return u
+        return await services.users.create(
+            name, password, superuser=superuser, email=email, actor=cli_actor()
+        )
 
     u = with_services(data_dir, config, database_url, go)
     kind = "superuser" if superuser else "user"
@@ -169,11 +169,7 @@ def _update(
     superuser: bool | None = None,
 ) -> dict[str, Any]:
     async def go(services: Services) -> dict[str, Any]:
-        u = await services.users.update(name, enabled=enabled, superuser=superuser)
-        meta: dict[str, Any] = {"enabled": enabled, "super_user": superuser}
-        await services.audit.record(
-            "user_change", cli_actor(), namespace=name, **{k: v for k, v in meta.items() if v is not None}
-        )
+        u = await services.users.update(name, enabled=enabled, superuser=superuser, actor=cli_actor())
         return _user_json(u)
 
     return with_services(data_dir, config, database_url, go)
@@ -234,10 +230,9 @@ def passwd(
     password = _read_password(password_stdin)
 
     async def go(services: Services) -> None:
-        if not await services.users.set_password(name, password):
+        if not await services.users.set_password(name, password, cli_actor()):
             raise NotFound(f"no user named {name!r}")
         await services.throttle.unlock(f"user:{name}")
-        await services.audit.record("user_change", cli_actor(), namespace=name, password_changed=True)
 
     with_services(data_dir, config, database_url, go)
     report(
@@ -285,8 +280,7 @@ def delete(
     confirm(yes, f"Delete user {name} and every repository in {name}/?")
 
     async def go(services: Services) -> None:
-        await services.users.delete(name)
-        await services.audit.record("user_delete", cli_actor(), namespace=name)
+        await services.users.delete(name, cli_actor())
 
     with_services(data_dir, config, database_url, go)
     report(as_json, {"deleted": name}, f"Deleted user [bold]{escape(name)}[/bold].")

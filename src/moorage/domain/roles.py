@@ -22,6 +22,7 @@ OAUTH_SCOPES = (
     "repo:create",
     "org:admin",
     "user:read",
+    "user:admin",
     "super:user",
 )
 

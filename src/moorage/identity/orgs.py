@@ -8,7 +8,7 @@ whose role is ``admin``. Team roles: ``member`` (gets the team's repository perm
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -67,7 +67,8 @@ class Organizations:
 
     @staticmethod
     def _info(ns: Namespace) -> OrgInfo:
-        return OrgInfo(ns.id, ns.name, ns.email, ns.created_at)
+        created = ns.created_at if ns.created_at.tzinfo else ns.created_at.replace(tzinfo=UTC)
+        return OrgInfo(ns.id, ns.name, ns.email, created)
 
     # -- organizations
     async def create(self, name: str, email: str | None, creator: Actor, creator_user_id: int) -> OrgInfo:

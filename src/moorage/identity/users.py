@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from moorage.audit import AuditLog
 from moorage.db.engine import Database, after_commit
-from moorage.db.models import Namespace, User
-from moorage.domain.errors import Conflict, InvalidInput, NotFound
+from moorage.db.models import Namespace, Team, TeamMember, User
+from moorage.domain.actor import Actor
+from moorage.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from moorage.domain.reference import validate_namespace_name
 from moorage.identity.passwords import hash_password, verify_password
 from moorage.registry.cache import ACL_SLOT, ReadCache
@@ -27,12 +32,23 @@ class UserInfo:
 
 
 class Users:
-    def __init__(self, db: Database, cache: ReadCache | None = None) -> None:
+    def __init__(self, db: Database, cache: ReadCache | None = None, audit: AuditLog | None = None) -> None:
         self.db = db
         self.cache = cache
+        self.audit = audit
+
+    async def _audit(self, s: AsyncSession, kind: str, actor: Actor | None, name: str, **meta: Any) -> None:
+        if self.audit is not None:
+            await self.audit.add(s, kind, actor, namespace=name, **meta)
 
     async def create(
-        self, username: str, password: str, *, superuser: bool = False, email: str | None = None
+        self,
+        username: str,
+        password: str,
+        *,
+        superuser: bool = False,
+        email: str | None = None,
+        actor: Actor | None = None,
     ) -> UserInfo:
         validate_namespace_name(username, "username")
         if len(password) < 8:
@@ -50,6 +66,7 @@ class Users:
             )
             s.add(user)
             await s.flush()
+            await self._audit(s, "user_create", actor, username, super_user=superuser)
             return UserInfo(user.id, username, superuser, True, email)
 
     async def get(self, username: str) -> UserInfo | None:
@@ -71,7 +88,7 @@ class Users:
         async with self.db.read() as s:
             return int((await s.execute(select(func.count()).select_from(User))).scalar_one())
 
-    async def set_password(self, username: str, password: str) -> bool:
+    async def set_password(self, username: str, password: str, actor: Actor | None = None) -> bool:
         if len(password) < 8:
             raise InvalidInput("password must be at least 8 characters")
         pw_hash = await asyncio.get_running_loop().run_in_executor(None, hash_password, password)
@@ -80,6 +97,10 @@ class Users:
             if u is None:
                 return False
             u.password_hash = pw_hash
+            await self._audit(s, "user_change", actor, username, password_changed=True)
+            if self.cache is not None:
+                cache = self.cache
+                after_commit(s, lambda: cache.bump(ACL_SLOT))
         return True
 
     async def list(self) -> list[UserInfo]:
@@ -94,30 +115,82 @@ class Users:
         enabled: bool | None = None,
         superuser: bool | None = None,
         email: str | None = None,
+        actor: Actor | None = None,
     ) -> UserInfo:
         """Enable/disable an account, grant/revoke superuser, change e-mail (superuser operations)."""
         async with self.db.write() as s:
             u = (await s.execute(select(User).where(User.username == username))).scalar()
             if u is None:
                 raise NotFound(f"no user named {username!r}")
+            was_admin = u.superuser and u.enabled
             if enabled is not None:
                 u.enabled = enabled
             if superuser is not None:
                 u.superuser = superuser
             if email is not None:
                 u.email = email or None
+            demoting = was_admin and (enabled is False or superuser is False)
+            if demoting and await self._would_leave_no_superuser(s, u):
+                raise Forbidden("this is the last enabled superuser; promote another account first")
+            await self._audit(s, "user_change", actor, username, enabled=enabled, super_user=superuser)
             if self.cache is not None:
                 cache = self.cache
                 after_commit(s, lambda: cache.bump(ACL_SLOT))
             return UserInfo(u.id, u.username, u.superuser, u.enabled, u.email)
 
-    async def delete(self, username: str) -> None:
-        """Delete an account, its namespace and that namespace's repositories."""
+    async def _would_leave_no_superuser(self, s: AsyncSession, u: User) -> bool:
+        others = (
+            await s.execute(
+                select(func.count(User.id)).where(
+                    User.superuser.is_(True), User.enabled.is_(True), User.id != u.id
+                )
+            )
+        ).scalar_one()
+        return int(others) == 0
+
+    async def delete(self, username: str, actor: Actor | None = None) -> None:
+        """Delete an account, its namespace and that namespace's repositories.
+
+        Refused for the last superuser and for the last owner of an organization (it would be
+        left without administrators)."""
         async with self.db.write() as s:
             u = (await s.execute(select(User).where(User.username == username))).scalar()
             if u is None:
                 raise NotFound(f"no user named {username!r}")
+            if u.superuser and u.enabled and await self._would_leave_no_superuser(s, u):
+                raise Forbidden("this is the last enabled superuser; promote another account first")
+            orphaned = await self._orgs_only_owned_by(s, u.id)
+            if orphaned:
+                raise Forbidden(
+                    f"{username} is the only member of the owners team of {', '.join(orphaned)}; "
+                    "add another owner or delete the organization first"
+                )
             await s.execute(delete(Namespace).where(Namespace.id == u.namespace_id))
+            await self._audit(s, "user_delete", actor, username)
             if self.cache is not None:
                 cache = self.cache
                 after_commit(s, lambda: cache.bump(ACL_SLOT))
+
+    @staticmethod
+    async def _orgs_only_owned_by(s: AsyncSession, user_id: int) -> builtins.list[str]:
+        """Organizations whose owners team has this user as its only user member."""
+        owner_teams = (
+            await s.execute(
+                select(Team.id, Namespace.name)
+                .join(Namespace, Namespace.id == Team.namespace_id)
+                .join(TeamMember, TeamMember.team_id == Team.id)
+                .where(Team.name == "owners", TeamMember.user_id == user_id)
+            )
+        ).all()
+        out = []
+        for team_id, org in owner_teams:
+            n = (
+                await s.execute(
+                    select(func.count(TeamMember.id)).where(
+                        TeamMember.team_id == team_id, TeamMember.user_id.is_not(None)
+                    )
+                )
+            ).scalar_one()
+            if int(n) <= 1:
+                out.append(org)
+        return out

@@ -29,6 +29,7 @@ from moorage.domain.reference import is_valid_name
 from moorage.identity.tokens import AccessEntry, InvalidToken, TokenClaims
 from moorage.protocol.context import RegistryContext
 from moorage.protocol.errors import API_VERSION_HEADER, error_response
+from moorage.registry.cache import ACL_SLOT
 
 _BASIC_CACHE_SECONDS = 30.0
 
@@ -63,7 +64,7 @@ def client_ip(request: Request) -> str | None:
 class Authenticator:
     def __init__(self, ctx: RegistryContext) -> None:
         self.ctx = ctx
-        self._basic_cache: dict[bytes, tuple[Principal, float]] = {}
+        self._basic_cache: dict[bytes, tuple[Principal, float, int]] = {}
 
     def challenge(self, scope: str | None = None, error: str | None = None) -> dict[str, str]:
         value = f'Bearer realm="{self.ctx.base_url}/v2/auth",service="{self.ctx.service}"'
@@ -78,7 +79,10 @@ class Authenticator:
         key = hashlib.sha256(f"{username}\x00{password}".encode()).digest()
         hit = self._basic_cache.get(key)
         now = time.monotonic()
-        if hit is not None and hit[1] > now:
+        # any account or credential change (disable, revoke, regenerate, password) bumps the ACL
+        # generation, which ends every cached login at once
+        acl = self.ctx.repositories.cache.generation(ACL_SLOT)
+        if hit is not None and hit[1] > now and hit[2] == acl:
             return hit[0]
         try:
             principal = await self.ctx.credentials.verify(username, password, ip, where=where)
@@ -86,9 +90,12 @@ class Authenticator:
             raise LockedOut(exc.detail) from exc
         if principal is None:
             return None
-        if len(self._basic_cache) > 10_000:
-            self._basic_cache.clear()
-        self._basic_cache[key] = (principal, now + _BASIC_CACHE_SECONDS)
+        # without the shared generation table (several nodes on PostgreSQL) a revocation could not
+        # reach every node's cache, so logins are then checked every time
+        if self.ctx.repositories.cache.enabled:
+            if len(self._basic_cache) > 10_000:
+                self._basic_cache.clear()
+            self._basic_cache[key] = (principal, now + _BASIC_CACHE_SECONDS, acl)
         return principal
 
     @staticmethod

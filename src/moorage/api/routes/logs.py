@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from starlette.responses import StreamingResponse
 
 from moorage.api.access import require_org_role, require_repo_role
-from moorage.api.auth import ApiCaller, get_ctx, signed_in, signed_in_user
+from moorage.api.auth import ApiCaller, get_ctx, signed_in, user_admin
 from moorage.api.context import ApiContext
 from moorage.api.pagination import Page
 from moorage.audit import AuditQuery, AuditRecord
@@ -129,7 +129,7 @@ async def org_logs(
 async def user_logs(
     page: Page = Depends(),
     f: Filters = Depends(),
-    caller: ApiCaller = Depends(signed_in_user),
+    caller: ApiCaller = Depends(user_admin),
     ctx: ApiContext = Depends(get_ctx),
 ) -> LogList | StreamingResponse:
     return await _answer(ctx, page, f, performer=caller.principal.name)

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Query
 
 from moorage.api.access import require_namespace_admin, require_org_role
-from moorage.api.auth import ApiCaller, get_ctx, signed_in, signed_in_user
+from moorage.api.auth import ApiCaller, get_ctx, signed_in, signed_in_user, user_admin
 from moorage.api.context import ApiContext
 from moorage.api.routes.schemas import (
     Deleted,
@@ -139,7 +139,7 @@ async def org_robot_permissions(
 # -- the signed-in user's robots
 @router.get("/user/robots", response_model=RobotList, summary="The caller's own robot accounts")
 async def user_robots(
-    caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
+    caller: ApiCaller = Depends(user_admin), ctx: ApiContext = Depends(get_ctx)
 ) -> RobotList:
     await require_namespace_admin(ctx, caller, caller.principal.name)
     return await _list(ctx, caller.principal.name)
@@ -151,7 +151,7 @@ async def user_robots(
 async def create_user_robot(
     shortname: str,
     body: RobotIn,
-    caller: ApiCaller = Depends(signed_in_user),
+    caller: ApiCaller = Depends(user_admin),
     ctx: ApiContext = Depends(get_ctx),
 ) -> RobotOut:
     return await _create(ctx, caller, caller.principal.name, shortname, body)
@@ -163,7 +163,7 @@ async def create_user_robot(
 async def get_user_robot(
     shortname: str,
     token: bool = Query(False),
-    caller: ApiCaller = Depends(signed_in_user),
+    caller: ApiCaller = Depends(user_admin),
     ctx: ApiContext = Depends(get_ctx),
 ) -> RobotOut:
     return await _get(ctx, caller.principal.name, shortname, token)
@@ -173,14 +173,14 @@ async def get_user_robot(
     "/user/robots/{shortname}/regenerate", response_model=RobotOut, summary="Replace a personal robot's token"
 )
 async def regenerate_user_robot(
-    shortname: str, caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
+    shortname: str, caller: ApiCaller = Depends(user_admin), ctx: ApiContext = Depends(get_ctx)
 ) -> RobotOut:
     return _out(ctx, await ctx.robots.regenerate(caller.principal.name, shortname, caller.actor))
 
 
 @router.delete("/user/robots/{shortname}", response_model=Deleted, summary="Delete a personal robot")
 async def delete_user_robot(
-    shortname: str, caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
+    shortname: str, caller: ApiCaller = Depends(user_admin), ctx: ApiContext = Depends(get_ctx)
 ) -> Deleted:
     await ctx.robots.delete(caller.principal.name, shortname, caller.actor)
     return Deleted()
@@ -192,6 +192,6 @@ async def delete_user_robot(
     summary="Repositories granted to a personal robot",
 )
 async def user_robot_permissions(
-    shortname: str, caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
+    shortname: str, caller: ApiCaller = Depends(user_admin), ctx: ApiContext = Depends(get_ctx)
 ) -> RobotPermissions:
     return await _permissions(ctx, caller.principal.name, shortname)

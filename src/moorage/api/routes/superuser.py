@@ -83,8 +83,9 @@ async def list_users(
 async def create_user(
     body: UserCreate, caller: ApiCaller = Depends(superuser), ctx: ApiContext = Depends(get_ctx)
 ) -> UserRecord:
-    u = await ctx.users.create(body.username, body.password, superuser=body.super_user, email=body.email)
-    await ctx.audit.record("user_create", caller.actor, namespace=u.username, super_user=u.superuser)
+    u = await ctx.users.create(
+        body.username, body.password, superuser=body.super_user, email=body.email, actor=caller.actor
+    )
     return UserRecord(username=u.username, email=u.email, super_user=u.superuser, enabled=u.enabled)
 
 
@@ -111,17 +112,11 @@ async def update_user(
     caller: ApiCaller = Depends(superuser),
     ctx: ApiContext = Depends(get_ctx),
 ) -> UserRecord:
-    u = await ctx.users.update(username, enabled=body.enabled, superuser=body.super_user, email=body.email)
-    if body.password is not None:
-        await ctx.users.set_password(username, body.password)
-    await ctx.audit.record(
-        "user_change",
-        caller.actor,
-        namespace=username,
-        enabled=body.enabled,
-        super_user=body.super_user,
-        password_changed=body.password is not None,
+    u = await ctx.users.update(
+        username, enabled=body.enabled, superuser=body.super_user, email=body.email, actor=caller.actor
     )
+    if body.password is not None:
+        await ctx.users.set_password(username, body.password, caller.actor)
     return UserRecord(username=u.username, email=u.email, super_user=u.superuser, enabled=u.enabled)
 
 
@@ -131,8 +126,7 @@ async def update_user(
 async def delete_user(
     username: str, caller: ApiCaller = Depends(superuser), ctx: ApiContext = Depends(get_ctx)
 ) -> Deleted:
-    await ctx.users.delete(username)
-    await ctx.audit.record("user_delete", caller.actor, namespace=username)
+    await ctx.users.delete(username, caller.actor)
     return Deleted()
 
 

@@ -1,0 +1,338 @@
+"""The security matrix: (method, path template) x principal -> expected HTTP status.
+
+Every route of the REST API and of /v2 has one row; ``test_security_matrix.py`` runs each cell and
+a meta-test fails when a route of the app has no row (or a row names a route that is gone).
+Expectations are tuples in the order of ``world.PRINCIPALS``:
+
+    anon, admin, owner, orgadmin, member, stranger, robot_a, robot_b, oauth, disabled
+
+A cell may accept several statuses (a tuple) where either answer is a correct refusal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.protocol.helpers import sha256
+from tests.security.world import PRINCIPALS, World, fresh_name
+
+Cell = int | tuple[int, ...]
+Fresh = Callable[[World], Awaitable[dict[str, str]]]
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str  # a route template; {repo:path} style converters allowed
+    expected: tuple[Cell, ...]
+    json: Any = None
+    content: bytes | None = None
+    form: dict[str, str] | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    fresh: tuple[Fresh, ...] = ()
+    headers: dict[str, str] = field(default_factory=dict)
+    alias: dict[str, str] = field(default_factory=dict)  # placeholder -> the value key it takes
+
+    def __post_init__(self) -> None:
+        assert len(self.expected) == len(PRINCIPALS), (self.method, self.path)
+
+    @property
+    def is_v2(self) -> bool:
+        return self.path.startswith("/v2")
+
+    def expect(self, principal: str) -> tuple[int, ...]:
+        cell = self.expected[PRINCIPALS.index(principal)]
+        return cell if isinstance(cell, tuple) else (cell,)
+
+    def id(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)(?::\w+)?\}")
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
+# -- fresh values for creating rows (a new name each time)
+async def new_org_name(_: World) -> dict[str, str]:
+    return {"new": fresh_name("org")}
+
+
+async def new_name(_: World) -> dict[str, str]:
+    return {"new": fresh_name("n")}
+
+
+async def new_tag(_: World) -> dict[str, str]:
+    return {"tag": fresh_name("tag")}
+
+
+async def new_short(_: World) -> dict[str, str]:
+    return {"shortname": fresh_name("bot"), "ushort": fresh_name("bot")}
+
+
+def _fresh(method: str) -> Fresh:
+    async def run(w: World) -> dict[str, str]:
+        result: dict[str, str] = await getattr(w, method)()
+        return result
+
+    run.__name__ = method
+    return run
+
+
+F_REPO = _fresh("fresh_repo")
+F_TAG = _fresh("fresh_tag")
+F_TEAM = _fresh("fresh_team")
+F_ROBOT = _fresh("fresh_robot")
+F_UROBOT = _fresh("fresh_user_robot")
+F_PROTO = _fresh("fresh_prototype")
+F_APP = _fresh("fresh_app")
+F_APPTOKEN = _fresh("fresh_app_token")
+F_USER = _fresh("fresh_user")
+F_LOCK = _fresh("fresh_lock")
+F_ORG = _fresh("fresh_org")
+F_UPLOAD = _fresh("fresh_upload")
+F_MANIFEST = _fresh("fresh_manifest")
+F_BLOB = _fresh("fresh_blob")
+
+# -- expectation profiles     anon  admin owner oadm  membr strgr robA  robB  oauth disabled
+PUBLIC = (200, 200, 200, 200, 200, 200, 200, 200, 200, 200)
+SUPER = (401, 200, 403, 403, 403, 403, 403, 403, 403, 401)
+SUPER_201 = (401, 201, 403, 403, 403, 403, 403, 403, 403, 401)
+SIGNED_IN = (401, 200, 200, 200, 200, 200, 200, 200, 200, 401)
+# signed-in users acting on their own account; robots refused; a repo:read OAuth token has no scope
+# for account management (Quay requires user:admin for robots, logs and tokens)
+SELF = (401, 200, 200, 200, 200, 200, 403, 403, 403, 401)
+SELF_201 = (401, 201, 201, 201, 201, 201, 403, 403, 403, 401)
+# something owned by ``owner`` in their own account (others: not found)
+OWNERS = (401, 404, 200, 404, 404, 404, 403, 403, (403, 404), 401)
+ORG_MEMBER_R = (401, 200, 200, 200, 200, 404, 404, 404, 200, 401)
+ORG_ADMIN_R = (401, 200, 200, 200, 403, 404, 404, 404, 403, 401)
+ORG_ADMIN_W = (401, 200, 200, 200, 403, 404, 403, 403, 403, 401)
+ORG_ADMIN_W201 = (401, 201, 201, 201, 403, 404, 403, 403, 403, 401)
+REPO_READ = (404, 200, 200, 200, 200, 404, 200, 404, 200, 401)
+REPO_WRITE = (401, 200, 200, 200, 403, 404, 403, 404, 403, 401)
+REPO_ADMIN = REPO_WRITE
+
+
+def v2_read(ok: int) -> tuple[Cell, ...]:
+    return (401, ok, ok, ok, ok, 403, ok, 403, ok, 401)
+
+
+def v2_write(ok: int) -> tuple[Cell, ...]:
+    return (401, ok, ok, ok, 403, 403, 403, 403, 403, 401)
+
+
+USER_ROBOT = {"shortname": "ushort"}
+
+API_ROWS: tuple[Row, ...] = (
+    # documentation
+    Row("GET", "/openapi.json", PUBLIC),
+    Row("HEAD", "/openapi.json", PUBLIC),
+    Row("GET", "/docs", PUBLIC),
+    Row("GET", "/static/swagger-ui/favicon.png", PUBLIC),
+    # the caller
+    Row("GET", "/user/", (401, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    # superuser
+    Row("GET", "/superuser/users/", SUPER),
+    Row(
+        "POST",
+        "/superuser/users/",
+        SUPER_201,
+        json={"username": "{new}", "password": "a-long-password"},
+        fresh=(new_name,),
+    ),
+    Row("GET", "/superuser/users/{username}", SUPER),
+    Row("PUT", "/superuser/users/{username}", SUPER, json={"email": "someone@example.com"}),
+    Row("DELETE", "/superuser/users/{username}", SUPER, fresh=(F_USER,)),
+    Row("GET", "/superuser/lockedaccounts", SUPER),
+    Row("DELETE", "/superuser/lockedaccounts/{key}", SUPER, fresh=(F_LOCK,)),
+    # organizations
+    Row(
+        "POST",
+        "/organization/",
+        (401, 201, 201, 201, 201, 201, 403, 403, 403, 401),
+        json={"name": "{new}"},
+        fresh=(new_org_name,),
+    ),
+    Row("GET", "/organization/", SIGNED_IN),
+    Row("GET", "/organization/{org}", ORG_MEMBER_R),
+    Row("PUT", "/organization/{org}", ORG_ADMIN_W, json={"email": "org@example.com"}),
+    Row("DELETE", "/organization/{org}", ORG_ADMIN_W, fresh=(F_ORG,)),
+    # teams
+    Row("GET", "/organization/{org}/team", ORG_MEMBER_R),
+    Row("GET", "/organization/{org}/team/{team}", ORG_MEMBER_R),
+    Row("PUT", "/organization/{org}/team/{team}", ORG_ADMIN_W, json={"role": "member"}),
+    Row("DELETE", "/organization/{org}/team/{team}", ORG_ADMIN_W, fresh=(F_TEAM,)),
+    Row("GET", "/organization/{org}/team/{team}/members", ORG_MEMBER_R),
+    Row("PUT", "/organization/{org}/team/{team}/members/{member}", ORG_ADMIN_W),
+    Row("DELETE", "/organization/{org}/team/{team}/members/{member}", ORG_ADMIN_W, fresh=(F_TEAM,)),
+    # robots of the organization
+    Row("GET", "/organization/{org}/robots", ORG_ADMIN_R),
+    Row("PUT", "/organization/{org}/robots/{shortname}", ORG_ADMIN_W201, json={}, fresh=(new_short,)),
+    Row("GET", "/organization/{org}/robots/{shortname}", ORG_ADMIN_R, params={"token": "true"}),
+    Row("POST", "/organization/{org}/robots/{shortname}/regenerate", ORG_ADMIN_W, fresh=(F_ROBOT,)),
+    Row("DELETE", "/organization/{org}/robots/{shortname}", ORG_ADMIN_W, fresh=(F_ROBOT,)),
+    Row("GET", "/organization/{org}/robots/{shortname}/permissions", ORG_ADMIN_R),
+    # personal robots
+    Row("GET", "/user/robots", SELF),
+    Row("PUT", "/user/robots/{shortname}", SELF_201, json={}, fresh=(new_short,), alias=USER_ROBOT),
+    Row("GET", "/user/robots/{shortname}", OWNERS, params={"token": "true"}, alias=USER_ROBOT),
+    Row("POST", "/user/robots/{shortname}/regenerate", OWNERS, fresh=(F_UROBOT,), alias=USER_ROBOT),
+    Row("DELETE", "/user/robots/{shortname}", OWNERS, fresh=(F_UROBOT,), alias=USER_ROBOT),
+    Row("GET", "/user/robots/{shortname}/permissions", OWNERS, alias=USER_ROBOT),
+    # default permissions
+    Row("GET", "/organization/{org}/prototypes", ORG_ADMIN_R),
+    Row(
+        "POST",
+        "/organization/{org}/prototypes",
+        ORG_ADMIN_W201,
+        json={"role": "read", "delegate": {"name": "readers", "kind": "team"}},
+    ),
+    Row("PUT", "/organization/{org}/prototypes/{prototype_id}", ORG_ADMIN_W, json={"role": "read"}),
+    Row("DELETE", "/organization/{org}/prototypes/{prototype_id}", ORG_ADMIN_W, fresh=(F_PROTO,)),
+    # OAuth applications
+    Row("GET", "/organization/{org}/applications", ORG_ADMIN_R),
+    Row("POST", "/organization/{org}/applications", ORG_ADMIN_W201, json={"name": "an app"}),
+    Row("GET", "/organization/{org}/applications/{client_id}", ORG_ADMIN_R),
+    Row("PUT", "/organization/{org}/applications/{client_id}", ORG_ADMIN_W, json={"description": "d"}),
+    Row("DELETE", "/organization/{org}/applications/{client_id}", ORG_ADMIN_W, fresh=(F_APP,)),
+    Row(
+        "POST", "/organization/{org}/applications/{client_id}/resetclientsecret", ORG_ADMIN_W, fresh=(F_APP,)
+    ),
+    Row(
+        "POST",
+        "/organization/{org}/applications/{client_id}/token",
+        (401, 201, 201, 201, 201, 201, 403, 403, 403, 401),
+        json={"scopes": ["repo:read"]},
+    ),
+    # application tokens
+    Row("GET", "/user/apptoken", SELF),
+    Row("POST", "/user/apptoken", SELF_201, json={"title": "t"}),
+    Row("GET", "/user/apptoken/{token_uuid}", (401, 404, 200, 404, 404, 404, 403, 403, 403, 401)),
+    Row(
+        "DELETE",
+        "/user/apptoken/{token_uuid}",
+        (401, 404, 200, 404, 404, 404, 403, 403, 403, 401),
+        fresh=(F_APPTOKEN,),
+    ),
+    # repository permissions
+    Row("GET", "/repository/{repo:path}/permissions/{kind}/", REPO_ADMIN),
+    Row("GET", "/repository/{repo:path}/permissions/{kind}/{name}", REPO_ADMIN),
+    Row("PUT", "/repository/{repo:path}/permissions/{kind}/{name}", REPO_ADMIN, json={"role": "read"}),
+    Row("DELETE", "/repository/{repo:path}/permissions/{kind}/{name}", REPO_ADMIN, fresh=(F_REPO,)),
+    # tags
+    Row("GET", "/repository/{repo:path}/tag/", REPO_READ),
+    Row(
+        "PUT",
+        "/repository/{repo:path}/tag/{tag}",
+        REPO_WRITE,
+        json={"manifest_digest": "{digest}"},
+        fresh=(new_tag,),
+    ),
+    Row("DELETE", "/repository/{repo:path}/tag/{tag}", REPO_WRITE, fresh=(F_TAG,)),
+    # audit log
+    Row("GET", "/repository/{repo:path}/logs", REPO_ADMIN),
+    Row("GET", "/organization/{org}/logs", ORG_ADMIN_R),
+    Row("GET", "/user/logs", SELF),
+    # repositories
+    Row(
+        "POST",
+        "/repository",
+        (401, 201, 201, 201, 403, 403, 403, 403, 403, 401),
+        json={"namespace": "{org}", "repository": "{new}"},
+        fresh=(new_name,),
+    ),
+    Row("GET", "/repository", (200, 200, 200, 200, 200, 200, 200, 200, 200, 401)),
+    Row(
+        "POST",
+        "/repository/{repo:path}/changevisibility",
+        REPO_ADMIN,
+        json={"visibility": "public"},
+        fresh=(F_REPO,),
+    ),
+    Row("GET", "/repository/{repo:path}", REPO_READ),
+    Row("PUT", "/repository/{repo:path}", REPO_ADMIN, json={"description": "described"}),
+    Row("DELETE", "/repository/{repo:path}", REPO_ADMIN, fresh=(F_REPO,)),
+)
+
+_CHUNK = b"some bytes of a blob"
+
+V2_ROWS: tuple[Row, ...] = (
+    Row("GET", "/v2/", (401, 200, 200, 200, 200, 200, 200, 200, 200, 401)),
+    Row(
+        "GET",
+        "/v2/auth",
+        (200, 200, 200, 200, 200, 200, 200, 200, 200, 401),
+        params={"service": "moorage", "scope": "repository:{repo}:pull"},
+    ),
+    Row(
+        "POST",
+        "/v2/auth",
+        (401, 200, 200, 200, 200, 200, 200, 200, 200, 401),
+        form={"grant_type": "password", "scope": "repository:{repo}:pull", "service": "moorage"},
+    ),
+    Row("GET", "/v2/_catalog", (401, 200, 200, 200, 200, 200, 200, 200, 200, 401)),
+    Row("GET", "/v2/{repo}/tags/list", v2_read(200)),
+    Row(
+        "GET",
+        "/v2/{repo}/manifests/{tag}",
+        v2_read(200),
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+    ),
+    Row(
+        "HEAD",
+        "/v2/{repo}/manifests/{tag}",
+        v2_read(200),
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+    ),
+    Row(
+        "PUT",
+        "/v2/{repo}/manifests/{tag}",
+        v2_write(201),
+        content=b"{manifest}",
+        fresh=(new_tag,),
+        headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
+    ),
+    Row("DELETE", "/v2/{repo}/manifests/{digest}", v2_write(202), fresh=(F_MANIFEST,)),
+    Row("POST", "/v2/{repo}/blobs/uploads/", v2_write(202)),
+    Row("GET", "/v2/{repo}/blobs/uploads/{upload}", v2_write(204), fresh=(F_UPLOAD,)),
+    Row(
+        "PATCH",
+        "/v2/{repo}/blobs/uploads/{upload}",
+        v2_write(202),
+        content=_CHUNK,
+        fresh=(F_UPLOAD,),
+        headers={"Content-Type": "application/octet-stream"},
+    ),
+    Row(
+        "PUT",
+        "/v2/{repo}/blobs/uploads/{upload}",
+        v2_write(201),
+        content=_CHUNK,
+        fresh=(F_UPLOAD,),
+        params={"digest": sha256(_CHUNK)},
+        headers={"Content-Type": "application/octet-stream"},
+    ),
+    Row("DELETE", "/v2/{repo}/blobs/uploads/{upload}", v2_write(204), fresh=(F_UPLOAD,)),
+    Row("GET", "/v2/{repo}/blobs/{blob}", v2_read(200)),
+    Row("HEAD", "/v2/{repo}/blobs/{blob}", v2_read(200)),
+    Row("DELETE", "/v2/{repo}/blobs/{blob}", v2_write(202), fresh=(F_BLOB,)),
+    Row("GET", "/v2/{repo}/referrers/{digest}", v2_read(200)),
+)
+
+ROWS = API_ROWS + V2_ROWS
+
+
+def substitute(value: Any, values: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return fill(value, values)
+    if isinstance(value, dict):
+        return {k: substitute(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute(v, values) for v in value]
+    return value
