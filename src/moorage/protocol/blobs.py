@@ -18,7 +18,7 @@ _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 class BlobFileResponse(FileResponse):
     """A file response with large read chunks (servers without zero-copy send read through Python)."""
 
-    chunk_size = 1024 * 1024
+    chunk_size = 4 * 1024 * 1024
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
