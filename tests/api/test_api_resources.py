@@ -52,12 +52,14 @@ async def test_organization_team_and_member_shapes(env: Env, uid: str) -> None:
         "teams": [
             {"name": "devs", "role": "creator", "description": "developers", "member_count": 1},
             {"name": "owners", "role": "admin", "description": "Administrators", "member_count": 1},
-        ]
+        ],
+        "next_page": None,
     }
     r = await env.api("GET", f"/organization/{org}/team/owners/members", owner, expect=200)
     assert r.json() == {
         "name": "owners",
         "members": [{"name": owner.name, "kind": "user", "is_robot": False}],
+        "next_page": None,
     }
     r = await env.api("GET", "/user/", member, expect=200)
     assert r.json() == {
@@ -131,7 +133,8 @@ async def test_repository_robot_permission_shapes(env: Env, uid: str) -> None:
     assert r.json() == {"permissions": [{"repository": f"{org}/team/app", "role": "write"}]}
     r = await env.api("GET", f"/repository/{org}/team/app/permissions/robot/", owner, expect=200)
     assert r.json() == {
-        "permissions": [{"kind": "robot", "name": f"{org}+builder", "role": "write", "is_robot": True}]
+        "permissions": [{"kind": "robot", "name": f"{org}+builder", "role": "write", "is_robot": True}],
+        "next_page": None,
     }
     r = await env.api(
         "POST",
@@ -309,3 +312,22 @@ async def test_pagination_has_no_gaps_or_duplicates(env: Env, uid: str) -> None:
     logs = await _walk(env, f"/organization/{org}/logs", owner, "logs", "id", 4)
     assert len(logs) == len(set(logs)) >= 15
     assert logs == sorted(logs, reverse=True)
+
+
+async def test_small_lists_paginate_too(env: Env, uid: str) -> None:
+    owner = await env.user(uid, "pg")
+    org = f"pgorg-{uid}"
+    await env.api("POST", "/organization/", owner, json_body={"name": org}, expect=201)
+    for i in range(5):
+        await env.api("PUT", f"/organization/{org}/robots/bot{i}", owner, json_body={}, expect=201)
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        path = f"/organization/{org}/robots?limit=2" + (f"&next_page={cursor}" if cursor else "")
+        body = (await env.api("GET", path, owner, expect=200)).json()
+        assert len(body["robots"]) <= 2
+        seen += [r["name"] for r in body["robots"]]
+        cursor = body["next_page"]
+        if cursor is None:
+            break
+    assert seen == [f"{org}+bot{i}" for i in range(5)]

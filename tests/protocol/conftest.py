@@ -122,8 +122,11 @@ async def registry(backend_settings: Settings) -> AsyncIterator[Registry]:
     backend = "sqlite" if settings.resolved_database_url.startswith("sqlite") else "postgres"
     await upgrade_async(settings.resolved_database_url)
     services = build_services(settings)
-    await services.registry.users.create(ADMIN[0], ADMIN[1], superuser=True)
-    await services.registry.users.create(ALICE[0], ALICE[1])
+    # the PostgreSQL database is shared by every suite of the session: create the users once
+    if await services.registry.users.get(ADMIN[0]) is None:
+        await services.registry.users.create(ADMIN[0], ADMIN[1], superuser=True)
+    if await services.registry.users.get(ALICE[0]) is None:
+        await services.registry.users.create(ALICE[0], ALICE[1])
     app = create_app(settings)
     try:
         async with (

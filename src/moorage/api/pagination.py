@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from fastapi import Query
 
@@ -50,3 +52,26 @@ class Page:
         if items < self.limit or last_key is None:
             return None
         return encode_cursor(last_key)
+
+
+T = TypeVar("T")
+
+
+def paginate(items: Sequence[T], page: Page, key: Callable[[T], str | int]) -> tuple[list[T], str | None]:
+    """One page of a bounded list (teams, robots, grants...): the items after the cursor in key
+    order, and the cursor of the next page (None on the last page)."""
+    ordered = sorted(items, key=key)
+    if page.after is not None:
+        ordered = [i for i in ordered if _after(key(i), page.after)]
+    chunk = ordered[: page.limit]
+    more = len(ordered) > page.limit
+    return chunk, (encode_cursor(key(chunk[-1])) if more and chunk else None)
+
+
+def _after(value: str | int, cursor: str) -> bool:
+    if isinstance(value, int):
+        try:
+            return value > int(cursor)
+        except ValueError:
+            raise InvalidInput("next_page is not a cursor this server issued") from None
+    return value > cursor

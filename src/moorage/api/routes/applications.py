@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from moorage.api.access import require_org_role
 from moorage.api.auth import ApiCaller, get_ctx, signed_in, signed_in_user
 from moorage.api.context import ApiContext
+from moorage.api.pagination import Page, paginate
 from moorage.api.routes.schemas import Deleted
 from moorage.domain.errors import Forbidden
 from moorage.identity.oauth import ApplicationInfo, parse_scopes
@@ -43,6 +44,7 @@ class ApplicationOut(BaseModel):
 
 class ApplicationList(BaseModel):
     applications: list[ApplicationOut]
+    next_page: str | None = None
 
 
 class TokenRequest(BaseModel):
@@ -73,10 +75,14 @@ def _out(a: ApplicationInfo) -> ApplicationOut:
 
 @router.get("/organization/{org}/applications", response_model=ApplicationList, summary="OAuth applications")
 async def list_apps(
-    org: str, caller: ApiCaller = Depends(signed_in), ctx: ApiContext = Depends(get_ctx)
+    org: str,
+    page: Page = Depends(),
+    caller: ApiCaller = Depends(signed_in),
+    ctx: ApiContext = Depends(get_ctx),
 ) -> ApplicationList:
     await require_org_role(ctx, caller, org, "admin")
-    return ApplicationList(applications=[_out(a) for a in await ctx.oauth.list(org)])
+    apps, nxt = paginate(await ctx.oauth.list(org), page, lambda a: a.client_id)
+    return ApplicationList(applications=[_out(a) for a in apps], next_page=nxt)
 
 
 @router.post(

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from moorage.api.access import require_repo_role
 from moorage.api.auth import ApiCaller, get_ctx, signed_in
 from moorage.api.context import ApiContext
+from moorage.api.pagination import Page, paginate
 from moorage.api.routes.schemas import Deleted, RepoRole
 
 router = APIRouter(tags=["permissions"])
@@ -30,6 +31,7 @@ class PermissionOut(BaseModel):
 
 class PermissionList(BaseModel):
     permissions: list[PermissionOut]
+    next_page: str | None = None
 
 
 @router.get(
@@ -38,14 +40,21 @@ class PermissionList(BaseModel):
     summary="Grants of one kind on a repository",
 )
 async def list_permissions(
-    repo: str, kind: Kind, caller: ApiCaller = Depends(signed_in), ctx: ApiContext = Depends(get_ctx)
+    repo: str,
+    kind: Kind,
+    page: Page = Depends(),
+    caller: ApiCaller = Depends(signed_in),
+    ctx: ApiContext = Depends(get_ctx),
 ) -> PermissionList:
     await require_repo_role(ctx, caller, repo, "admin")
-    grants = [g for g in await ctx.permissions.grants(repo) if g.kind == kind]
+    grants, nxt = paginate(
+        [g for g in await ctx.permissions.grants(repo) if g.kind == kind], page, lambda g: g.name
+    )
     return PermissionList(
         permissions=[
             PermissionOut(kind=g.kind, name=g.name, role=g.role, is_robot=g.kind == "robot") for g in grants
-        ]
+        ],
+        next_page=nxt,
     )
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from moorage.api.access import require_org_role
 from moorage.api.auth import ApiCaller, get_ctx, signed_in, signed_in_user
 from moorage.api.context import ApiContext
+from moorage.api.pagination import Page, paginate
 from moorage.api.routes.schemas import Deleted, RepoRole
 from moorage.authz.permissions import DefaultPermissionInfo
 
@@ -46,6 +47,7 @@ class PrototypeOut(BaseModel):
 
 class PrototypeList(BaseModel):
     prototypes: list[PrototypeOut]
+    next_page: str | None = None
 
 
 def _out(d: DefaultPermissionInfo) -> PrototypeOut:
@@ -60,10 +62,14 @@ def _out(d: DefaultPermissionInfo) -> PrototypeOut:
 
 @router.get("/organization/{org}/prototypes", response_model=PrototypeList, summary="Default permissions")
 async def list_prototypes(
-    org: str, caller: ApiCaller = Depends(signed_in), ctx: ApiContext = Depends(get_ctx)
+    org: str,
+    page: Page = Depends(),
+    caller: ApiCaller = Depends(signed_in),
+    ctx: ApiContext = Depends(get_ctx),
 ) -> PrototypeList:
     await require_org_role(ctx, caller, org, "admin")
-    return PrototypeList(prototypes=[_out(d) for d in await ctx.permissions.defaults(org)])
+    items, nxt = paginate(await ctx.permissions.defaults(org), page, lambda d: d.id)
+    return PrototypeList(prototypes=[_out(d) for d in items], next_page=nxt)
 
 
 @router.post(

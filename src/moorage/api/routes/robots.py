@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from moorage.api.access import require_namespace_admin, require_org_role
 from moorage.api.auth import ApiCaller, get_ctx, signed_in, signed_in_user, user_admin
 from moorage.api.context import ApiContext
+from moorage.api.pagination import Page, paginate
 from moorage.api.routes.schemas import (
     Deleted,
     RobotIn,
@@ -36,8 +37,9 @@ def _out(ctx: ApiContext, r: RobotInfo, token: str | None = None) -> RobotOut:
     )
 
 
-async def _list(ctx: ApiContext, namespace: str) -> RobotList:
-    return RobotList(robots=[_out(ctx, r) for r in await ctx.robots.list(namespace)])
+async def _list(ctx: ApiContext, namespace: str, page: Page) -> RobotList:
+    robots, nxt = paginate(await ctx.robots.list(namespace), page, lambda r: r.shortname)
+    return RobotList(robots=[_out(ctx, r) for r in robots], next_page=nxt)
 
 
 async def _get(ctx: ApiContext, namespace: str, short: str, reveal: bool) -> RobotOut:
@@ -62,10 +64,13 @@ async def _permissions(ctx: ApiContext, namespace: str, short: str) -> RobotPerm
     "/organization/{org}/robots", response_model=RobotList, summary="Robot accounts of an organization"
 )
 async def org_robots(
-    org: str, caller: ApiCaller = Depends(signed_in), ctx: ApiContext = Depends(get_ctx)
+    org: str,
+    page: Page = Depends(),
+    caller: ApiCaller = Depends(signed_in),
+    ctx: ApiContext = Depends(get_ctx),
 ) -> RobotList:
     await require_org_role(ctx, caller, org, "admin")
-    return await _list(ctx, org)
+    return await _list(ctx, org, page)
 
 
 @router.put(
@@ -139,10 +144,10 @@ async def org_robot_permissions(
 # -- the signed-in user's robots
 @router.get("/user/robots", response_model=RobotList, summary="The caller's own robot accounts")
 async def user_robots(
-    caller: ApiCaller = Depends(user_admin), ctx: ApiContext = Depends(get_ctx)
+    page: Page = Depends(), caller: ApiCaller = Depends(user_admin), ctx: ApiContext = Depends(get_ctx)
 ) -> RobotList:
     await require_namespace_admin(ctx, caller, caller.principal.name)
-    return await _list(ctx, caller.principal.name)
+    return await _list(ctx, caller.principal.name, page)
 
 
 @router.put(

@@ -33,6 +33,7 @@ class RobotIn(BaseModel):
 
 class RobotList(BaseModel):
     robots: list[RobotOut]
+    next_page: str | None = None
 
 
 class RobotPermission(BaseModel):

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from moorage.api.auth import ApiCaller, get_ctx, superuser
 from moorage.api.context import ApiContext
-from moorage.api.pagination import Page
+from moorage.api.pagination import Page, paginate
 from moorage.api.routes.schemas import Deleted
 from moorage.domain.errors import NotFound
 
@@ -48,6 +48,7 @@ class LockOut(BaseModel):
 
 class LocksOut(BaseModel):
     locked: list[LockOut]
+    next_page: str | None = None
 
 
 async def _locks(ctx: ApiContext) -> dict[str, str]:
@@ -131,12 +132,16 @@ async def delete_user(
 
 
 @router.get("/superuser/lockedaccounts", response_model=LocksOut, summary="Accounts and addresses locked out")
-async def locked(_: ApiCaller = Depends(superuser), ctx: ApiContext = Depends(get_ctx)) -> LocksOut:
+async def locked(
+    page: Page = Depends(), _: ApiCaller = Depends(superuser), ctx: ApiContext = Depends(get_ctx)
+) -> LocksOut:
+    locks, nxt = paginate(await ctx.throttle.locked(), page, lambda lock: lock.key)
     return LocksOut(
         locked=[
             LockOut(key=lock.key, locked_until=lock.locked_until.isoformat() if lock.locked_until else None)
-            for lock in await ctx.throttle.locked()
-        ]
+            for lock in locks
+        ],
+        next_page=nxt,
     )
 
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from moorage.api.access import require_org_role
 from moorage.api.auth import ApiCaller, get_ctx, signed_in, signed_in_user
 from moorage.api.context import ApiContext
+from moorage.api.pagination import Page, paginate
 from moorage.api.routes.schemas import Deleted, TeamRole
 
 router = APIRouter(tags=["teams"])
@@ -27,6 +28,7 @@ class TeamOut(BaseModel):
 
 class TeamList(BaseModel):
     teams: list[TeamOut]
+    next_page: str | None = None
 
 
 class MemberOut(BaseModel):
@@ -38,18 +40,24 @@ class MemberOut(BaseModel):
 class MemberList(BaseModel):
     name: str
     members: list[MemberOut]
+    next_page: str | None = None
 
 
 @router.get("/organization/{org}/team", response_model=TeamList, summary="Teams of an organization")
 async def list_teams(
-    org: str, caller: ApiCaller = Depends(signed_in), ctx: ApiContext = Depends(get_ctx)
+    org: str,
+    page: Page = Depends(),
+    caller: ApiCaller = Depends(signed_in),
+    ctx: ApiContext = Depends(get_ctx),
 ) -> TeamList:
     await require_org_role(ctx, caller, org, "member")
+    teams, nxt = paginate(await ctx.organizations.teams(org), page, lambda t: t.name)
     return TeamList(
         teams=[
             TeamOut(name=t.name, role=t.role, description=t.description, member_count=t.member_count)
-            for t in await ctx.organizations.teams(org)
-        ]
+            for t in teams
+        ],
+        next_page=nxt,
     )
 
 
@@ -91,12 +99,18 @@ async def delete_team(
 
 @router.get("/organization/{org}/team/{team}/members", response_model=MemberList, summary="Members of a team")
 async def members(
-    org: str, team: str, caller: ApiCaller = Depends(signed_in), ctx: ApiContext = Depends(get_ctx)
+    org: str,
+    team: str,
+    page: Page = Depends(),
+    caller: ApiCaller = Depends(signed_in),
+    ctx: ApiContext = Depends(get_ctx),
 ) -> MemberList:
     await require_org_role(ctx, caller, org, "member")
-    ms = await ctx.organizations.members(org, team)
+    ms, nxt = paginate(await ctx.organizations.members(org, team), page, lambda m: m.name)
     return MemberList(
-        name=team, members=[MemberOut(name=m.name, kind=m.kind, is_robot=m.kind == "robot") for m in ms]
+        name=team,
+        members=[MemberOut(name=m.name, kind=m.kind, is_robot=m.kind == "robot") for m in ms],
+        next_page=nxt,
     )
 
 

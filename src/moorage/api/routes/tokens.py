@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from moorage.api.auth import ApiCaller, get_ctx, signed_in_user
 from moorage.api.context import ApiContext
+from moorage.api.pagination import Page, paginate
 from moorage.api.routes.schemas import Deleted
 from moorage.domain.errors import Forbidden
 from moorage.identity.apptokens import AppTokenInfo
@@ -33,6 +34,7 @@ class AppTokenOut(BaseModel):
 
 class AppTokenList(BaseModel):
     tokens: list[AppTokenOut]
+    next_page: str | None = None
 
 
 def _out(t: AppTokenInfo) -> AppTokenOut:
@@ -56,9 +58,10 @@ def _user_id(caller: ApiCaller) -> int:
 
 @router.get("/user/apptoken", response_model=AppTokenList, summary="The caller's application tokens")
 async def list_tokens(
-    caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
+    page: Page = Depends(), caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
 ) -> AppTokenList:
-    return AppTokenList(tokens=[_out(t) for t in await ctx.app_tokens.list(_user_id(caller))])
+    tokens, nxt = paginate(await ctx.app_tokens.list(_user_id(caller)), page, lambda t: t.uuid)
+    return AppTokenList(tokens=[_out(t) for t in tokens], next_page=nxt)
 
 
 @router.post(
