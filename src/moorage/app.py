@@ -34,6 +34,7 @@ from moorage.identity.oauth import OAuthApplications
 from moorage.identity.orgs import Organizations
 from moorage.identity.robots import Robots
 from moorage.identity.secretbox import SecretBox, load_or_create_key
+from moorage.identity.sessions import Sessions
 from moorage.identity.throttle import LoginThrottler, ThrottlePolicy
 from moorage.identity.tokens import TokenService
 from moorage.identity.users import Users
@@ -48,8 +49,12 @@ from moorage.registry.referrers import Referrers
 from moorage.registry.repositories import Repositories
 from moorage.registry.tags import Tags
 from moorage.registry.uploads import Uploads
+from moorage.registry.usage import Usage
 from moorage.storage.base import StorageDriver
 from moorage.storage.drivers.filesystem import FilesystemDriver
+from moorage.ui.app import create_ui
+from moorage.ui.context import UiContext, UiSettings
+from moorage.ui.session import SessionLayer
 
 log = structlog.get_logger("moorage.app")
 
@@ -73,6 +78,8 @@ class Services:
     authorizer: Authorizer
     repositories: Repositories
     registry: RegistryContext
+    sessions: Sessions
+    usage: Usage
 
 
 def build_storage(settings: Settings) -> StorageDriver:
@@ -155,16 +162,28 @@ def build_services(settings: Settings) -> Services:
         authorizer,
         repositories,
         ctx,
+        Sessions(
+            db,
+            audit,
+            idle_seconds=settings.session_idle_seconds,
+            lifetime_seconds=settings.session_lifetime_seconds,
+        ),
+        Usage(db),
     )
 
 
-class _Dispatch:
-    """Send /v2 straight to the registry app and /api/v1 to the REST API (no router walk)."""
+_CONTROL_PATHS = frozenset({"/health/instance", "/health/endtoend", "/metrics"})
 
-    def __init__(self, registry: ASGIApp, api: ASGIApp, control: ASGIApp) -> None:
+
+class _Dispatch:
+    """Send /v2 straight to the registry app, /api/v1 to the REST API, health and metrics to the
+    control app and everything else to the web UI (no router walk on the registry's hot path)."""
+
+    def __init__(self, registry: ASGIApp, api: ASGIApp, control: ASGIApp, ui: ASGIApp) -> None:
         self.registry = registry
         self.api = api
         self.control = control
+        self.ui = ui
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -177,6 +196,9 @@ class _Dispatch:
                 sub = dict(scope)
                 sub["root_path"] = scope.get("root_path", "") + "/api/v1"
                 await self.api(sub, receive, send)
+                return
+            if path not in _CONTROL_PATHS:
+                await self.ui(scope, receive, send)
                 return
         await self.control(scope, receive, send)
 
@@ -199,6 +221,39 @@ def api_context(services: Services) -> ApiContext:
         repositories=s.repositories,
         manifests=s.registry.manifests,
         tags=s.registry.tags,
+        audit=s.audit,
+    )
+
+
+def ui_context(services: Services) -> UiContext:
+    s = services
+    st = s.settings
+    return UiContext(
+        settings=UiSettings(
+            base_url=st.base_url,
+            allow_org_creation=st.allow_org_creation,
+            user_creation=st.user_creation,
+            anonymous_access=st.anonymous_access,
+            page_size=st.ui_page_size,
+            secure_cookies=st.base_url.startswith("https://"),
+        ),
+        sessions=s.sessions,
+        users=s.users,
+        organizations=s.organizations,
+        robots=s.robots,
+        app_tokens=s.app_tokens,
+        oauth=s.oauth,
+        credentials=s.credentials,
+        throttle=s.throttle,
+        permissions=s.permissions,
+        authorizer=s.authorizer,
+        repositories=s.repositories,
+        manifests=s.registry.manifests,
+        tags=s.registry.tags,
+        blobs=s.registry.blobs,
+        referrers=s.registry.referrers,
+        usage=s.usage,
+        storage=s.storage,
         audit=s.audit,
     )
 
@@ -232,11 +287,6 @@ def create_app(settings: Settings) -> ASGIApp:
     async def metrics(_: Request) -> Response:
         return Response(services.registry.metrics.render(), media_type="text/plain; version=0.0.4")
 
-    async def index(_: Request) -> Response:
-        return JSONResponse(
-            {"name": "Moorage", "version": __version__, "registry": f"{settings.base_url}/v2/"}
-        )
-
     async def flush_audit_forever() -> None:
         while True:
             await asyncio.sleep(1.0)
@@ -258,14 +308,18 @@ def create_app(settings: Settings) -> ASGIApp:
 
     control = Starlette(
         routes=[
-            Route("/", index),
             Route("/health/instance", health_instance),
             Route("/health/endtoend", health_endtoend),
             Route("/metrics", metrics),
         ],
         lifespan=lifespan,
     )
-    return _Dispatch(RegistryApp(services.registry), create_api(api_context(services)), control)
+    return _Dispatch(
+        RegistryApp(services.registry),
+        SessionLayer(create_api(api_context(services)), services.sessions, api=True),
+        control,
+        SessionLayer(create_ui(ui_context(services)), services.sessions, api=False),
+    )
 
 
 def app_from_env() -> ASGIApp:

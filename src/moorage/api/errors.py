@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
-from moorage.domain.errors import ServiceError
+from moorage.domain.errors import RegistryError, ServiceError, as_service_error
 
 PROBLEM = "application/problem+json"
 
@@ -30,6 +30,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
         return problem(exc.status, exc.title, exc.detail)
+
+    @app.exception_handler(RegistryError)
+    async def registry_error(_: Request, exc: RegistryError) -> JSONResponse:
+        e = as_service_error(exc)  # e.g. an invalid repository name given to a REST endpoint
+        return problem(e.status, e.title, e.detail)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

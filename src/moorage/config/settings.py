@@ -65,6 +65,14 @@ class Settings(BaseSettings):
         None, description="base64 of 32 bytes encrypting secrets at rest; default: <data_dir>/keys/secret.key"
     )
     allow_org_creation: bool = True
+    user_creation: Literal["open", "invite", "disabled"] = Field(
+        "invite",
+        description="who may create an account in the web UI: anyone, holders of an invitation, nobody",
+    )
+    session_idle_seconds: int = Field(
+        12 * 3600, ge=60, description="web UI sessions end after this idle time"
+    )
+    session_lifetime_seconds: int = Field(7 * 86400, ge=300, description="and in any case after this long")
     login_delay_after: int = Field(3, ge=1)
     login_lock_after: int = Field(10, ge=2)
     login_ip_delay_after: int = Field(20, ge=1)
@@ -76,6 +84,9 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["console", "json"] = "console"
     access_log: bool = False
+
+    # -- web UI
+    ui_page_size: int = Field(50, ge=5, le=500, description="rows per page in the web UI's lists")
 
     @field_validator("tls_hostnames", mode="before")
     @classmethod

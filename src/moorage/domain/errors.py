@@ -147,3 +147,21 @@ class Unauthenticated(ServiceError):
 class Throttled(ServiceError):
     status = 429
     title = "Too many requests"
+
+
+_CONTROL_PLANE_KINDS: dict[str, type[ServiceError]] = {
+    "NAME_UNKNOWN": NotFound,
+    "MANIFEST_UNKNOWN": NotFound,
+    "BLOB_UNKNOWN": NotFound,
+    "DENIED": Forbidden,
+    "UNAUTHORIZED": Unauthenticated,
+    "TOOMANYREQUESTS": Throttled,
+}
+
+
+def as_service_error(exc: RegistryError | ServiceError) -> ServiceError:
+    """A registry error raised under the control plane (REST API, UI, CLI), as its ServiceError."""
+    if isinstance(exc, ServiceError):
+        return exc
+    kind = _CONTROL_PLANE_KINDS.get(exc.code, InvalidInput)
+    return kind(exc.message)

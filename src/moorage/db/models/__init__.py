@@ -10,6 +10,7 @@ from moorage.db.models.organization import Team, TeamMember
 from moorage.db.models.permission import DefaultPermission, RepositoryPermission
 from moorage.db.models.repository import Repository
 from moorage.db.models.robot import Robot
+from moorage.db.models.session import Invitation, UiSession
 from moorage.db.models.tag import Tag
 from moorage.db.models.token import AppToken, OAuthApplication, OAuthToken
 
@@ -19,6 +20,7 @@ __all__ = [
     "Base",
     "Blob",
     "DefaultPermission",
+    "Invitation",
     "LoginThrottle",
     "Manifest",
     "ManifestBlob",
@@ -34,5 +36,6 @@ __all__ = [
     "Tag",
     "Team",
     "TeamMember",
+    "UiSession",
     "User",
 ]

@@ -1,0 +1,189 @@
+"""Browser sessions of the web UI and invitations to create an account.
+
+A session is a random 43-character secret in an HttpOnly cookie; the database keeps only its
+SHA-256, the user, a per-session CSRF token and the expiry. Signing out deletes the row; disabling
+a user, deleting them or changing their password ends their sessions. Sessions expire after
+``idle_seconds`` without a request and in any case after ``lifetime_seconds``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select, update
+
+from moorage.audit import AuditLog
+from moorage.db.engine import Database
+from moorage.db.models import Invitation, UiSession, User
+from moorage.domain.actor import Actor
+from moorage.domain.errors import InvalidInput
+from moorage.domain.principal import Principal
+from moorage.identity.secretbox import token_hash
+
+_SEEN_RESOLUTION = timedelta(minutes=5)  # last_seen_at (the idle clock) is refreshed at most this often
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    principal: Principal
+    csrf_token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    token: str
+    csrf_token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationInfo:
+    id: int
+    email: str | None
+    created_by: str | None
+    created_at: datetime
+    expires_at: datetime
+    used_by: str | None
+    token: str | None = None  # only right after creation
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+class Sessions:
+    def __init__(self, db: Database, audit: AuditLog, *, idle_seconds: int, lifetime_seconds: int) -> None:
+        self.db = db
+        self.audit = audit
+        self.idle = timedelta(seconds=idle_seconds)
+        self.lifetime = timedelta(seconds=lifetime_seconds)
+
+    async def create(self, user_id: int, ip: str | None, user_agent: str | None) -> NewSession:
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        expires = now + self.lifetime
+        async with self.db.write() as s:
+            # sign-in is the natural moment to forget this user's expired sessions
+            await s.execute(delete(UiSession).where(UiSession.user_id == user_id, UiSession.expires_at < now))
+            s.add(
+                UiSession(
+                    token_hash=token_hash(token),
+                    user_id=user_id,
+                    csrf_token=csrf,
+                    created_at=now,
+                    last_seen_at=now,
+                    expires_at=expires,
+                    ip=(ip or "")[:64] or None,
+                    user_agent=(user_agent or "")[:255] or None,
+                )
+            )
+        return NewSession(token, csrf, expires)
+
+    async def resolve(self, token: str) -> SessionInfo | None:
+        """The signed-in user of a session cookie, or None (unknown, expired, idle, user disabled)."""
+        if not token or len(token) > 128:
+            return None
+        h = token_hash(token)
+        async with self.db.read() as s:
+            row = (
+                await s.execute(
+                    select(
+                        UiSession.id,
+                        UiSession.csrf_token,
+                        UiSession.expires_at,
+                        UiSession.last_seen_at,
+                        User.id.label("user_id"),
+                        User.username,
+                        User.superuser,
+                        User.enabled,
+                    )
+                    .join(User, User.id == UiSession.user_id)
+                    .where(UiSession.token_hash == h)
+                )
+            ).first()
+        if row is None or not row.enabled:
+            return None
+        now = datetime.now(UTC)
+        expires, seen = _aware(row.expires_at), _aware(row.last_seen_at)
+        if expires <= now or seen + self.idle <= now:
+            return None
+        if now - seen > _SEEN_RESOLUTION:
+            async with self.db.write() as s:
+                await s.execute(update(UiSession).where(UiSession.id == row.id).values(last_seen_at=now))
+        principal = Principal("user", row.username, row.user_id, bool(row.superuser), via="session")
+        return SessionInfo(principal, row.csrf_token, expires)
+
+    async def end(self, token: str) -> None:
+        async with self.db.write() as s:
+            await s.execute(delete(UiSession).where(UiSession.token_hash == token_hash(token)))
+
+    async def end_all(self, user_id: int, *, except_token: str | None = None) -> None:
+        """Sign a user out everywhere (password change, disabled account), keeping one session if asked."""
+        async with self.db.write() as s:
+            stmt = delete(UiSession).where(UiSession.user_id == user_id)
+            if except_token:
+                stmt = stmt.where(UiSession.token_hash != token_hash(except_token))
+            await s.execute(stmt)
+
+    # -- invitations
+    async def invite(self, email: str | None, actor: Actor, *, valid_days: int = 7) -> InvitationInfo:
+        if email is not None and (len(email) > 320 or "@" not in email):
+            raise InvalidInput("that does not look like an e-mail address")
+        token = secrets.token_urlsafe(24)
+        now = datetime.now(UTC)
+        async with self.db.write() as s:
+            inv = Invitation(
+                token_hash=token_hash(token),
+                email=email,
+                created_by=actor.name,
+                created_at=now,
+                expires_at=now + timedelta(days=valid_days),
+            )
+            s.add(inv)
+            await s.flush()
+            await self.audit.add(s, "create_invitation", actor, invitation=inv.id, email=email)
+            return InvitationInfo(inv.id, email, actor.name, now, inv.expires_at, None, token)
+
+    async def invitations(self, *, include_used: bool = False, limit: int = 100) -> list[InvitationInfo]:
+        stmt = select(Invitation).order_by(Invitation.id.desc()).limit(limit)
+        if not include_used:
+            stmt = stmt.where(Invitation.used_at.is_(None))
+        async with self.db.read() as s:
+            rows = (await s.execute(stmt)).scalars().all()
+        return [
+            InvitationInfo(i.id, i.email, i.created_by, _aware(i.created_at), _aware(i.expires_at), i.used_by)
+            for i in rows
+        ]
+
+    async def invitation_valid(self, token: str) -> bool:
+        if not token or len(token) > 128:
+            return False
+        async with self.db.read() as s:
+            inv = (
+                await s.execute(select(Invitation).where(Invitation.token_hash == token_hash(token)))
+            ).scalar()
+        return inv is not None and inv.used_at is None and _aware(inv.expires_at) > datetime.now(UTC)
+
+    async def use_invitation(self, token: str, username: str) -> bool:
+        """Mark an invitation used; False when it is unknown, used or expired (one account per link)."""
+        now = datetime.now(UTC)
+        async with self.db.write() as s:
+            res = await s.execute(
+                update(Invitation)
+                .where(
+                    Invitation.token_hash == token_hash(token),
+                    Invitation.used_at.is_(None),
+                    Invitation.expires_at > now,
+                )
+                .values(used_at=now, used_by=username)
+            )
+            return bool(res.rowcount)  # type: ignore[attr-defined]
+
+    async def revoke_invitation(self, invitation_id: int, actor: Actor) -> None:
+        async with self.db.write() as s:
+            await s.execute(delete(Invitation).where(Invitation.id == invitation_id))
+            await self.audit.add(s, "delete_invitation", actor, invitation=invitation_id)
