@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 export DEBIAN_FRONTEND=noninteractive
 
-APT_PACKAGES=(skopeo podman buildah docker.io umoci runc uidmap postgresql jq curl openssl)
+APT_PACKAGES=(skopeo podman buildah docker.io umoci runc uidmap postgresql jq curl openssl chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.e2e.browser_fixtures import chromium, page, ui_server
 from tests.support.clients import ClientEnv, ContainersConfig
 from tests.support.images import ImageSet, build_image_set
 from tests.support.procs import Background, run
@@ -27,6 +28,8 @@ TARGET = os.environ.get("E2E_TARGET", "moorage")
 # (tests/conftest.py's postgres_database_url) instead of SQLite.
 BACKEND = os.environ.get("MOORAGE_E2E_BACKEND", "sqlite")
 LOG_TAIL_LINES = 80
+
+__all__ = ["chromium", "page", "ui_server"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
