@@ -141,6 +141,7 @@ def serve(
             f"(docker: /etc/docker/certs.d/{hostport}/ca.crt, "
             f"podman/skopeo: /etc/containers/certs.d/{hostport}/ca.crt)"
         )
+    console.print(f"Web UI:       {settings.base_url}/  (sign in as admin)")
     console.print(f"Log in with:  docker login {hostport} -u admin")
     _run_server(settings, cert, key)
 
