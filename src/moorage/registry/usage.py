@@ -112,3 +112,19 @@ class Usage:
         async with self.db.read() as s:
             rows = (await s.execute(stmt)).all()
         return [NamespaceUsage(name, int(n), int(b)) for name, n, b in rows]
+
+    async def repository_counts(self, namespaces: list[str]) -> dict[str, int]:
+        """How many repositories each named namespace holds (one page of a list of organizations)."""
+        if not namespaces:
+            return {}
+        async with self.db.read() as s:
+            rows = (
+                await s.execute(
+                    select(Namespace.name, func.count(Repository.id))
+                    .join(Repository, Repository.namespace_id == Namespace.id)
+                    .where(Namespace.name.in_(namespaces))
+                    .group_by(Namespace.name)
+                )
+            ).all()
+        found = {name: int(n) for name, n in rows}
+        return {n: found.get(n, 0) for n in namespaces}
