@@ -39,13 +39,15 @@ async def test_change_email(env: Env, browser: BrowserFactory, uid: str) -> None
     assert r.status_code == 400
     assert "does not look like an e-mail address" in text_of(r.text)
     info = await env.services.users.get(alice.name)
-    assert info is not None and info.email == f"{alice.name}@example.com"
+    assert info is not None
+    assert info.email == f"{alice.name}@example.com"
 
     r = await b.post("/settings/email", {"email": "new@example.org"}, form_page="/settings")
     assert r.status_code == 303
     assert "new@example.org" in text_of((await b.follow(r)).text)
     info = await env.services.users.get(alice.name)
-    assert info is not None and info.email == "new@example.org"
+    assert info is not None
+    assert info.email == "new@example.org"
 
 
 async def test_wrong_current_password_changes_nothing(env: Env, browser: BrowserFactory, uid: str) -> None:
@@ -155,11 +157,15 @@ async def test_app_token_form_errors(env: Env, browser: BrowserFactory, uid: str
     r = await b.post("/settings/tokens", {"title": "", "expires": ""}, form_page="/settings/tokens")
     assert r.status_code == 400
     assert "Give the token a title" in text_of(r.text)
-    r = await b.post("/settings/tokens", {"title": "old", "expires": "2001-01-01"}, form_page="/settings/tokens")
+    r = await b.post(
+        "/settings/tokens", {"title": "old", "expires": "2001-01-01"}, form_page="/settings/tokens"
+    )
     assert r.status_code == 400
     assert "expiry date must be today or later" in text_of(r.text)
     assert 'value="old"' in r.text
-    r = await b.post("/settings/tokens", {"title": "odd", "expires": "tomorrow"}, form_page="/settings/tokens")
+    r = await b.post(
+        "/settings/tokens", {"title": "odd", "expires": "tomorrow"}, form_page="/settings/tokens"
+    )
     assert r.status_code == 400
     info = await env.services.users.get(alice.name)
     assert info is not None
