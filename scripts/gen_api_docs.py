@@ -68,6 +68,16 @@ role `member` / `creator` / `admin`), and OAuth tokens are limited to their scop
 `repo:write`, `repo:admin`, `repo:create`, `org:admin`, `user:read`, `super:user`). Superusers
 may do everything.
 
+### OAuth 2 for applications
+
+An application acting for users is registered by an organization
+(`POST /organization/{{org}}/applications`, below), sends each user's browser to `/oauth/authorize` with
+`response_type=code`, `client_id`, its registered `redirect_uri`, `scope` and `state`, and
+exchanges the code it gets back at `POST /oauth/access_token` (form: `grant_type=authorization_code`,
+`code`, `client_id`, `client_secret`, `redirect_uri`) for a bearer token; `response_type=token`
+(the implicit flow) returns the token in the redirect's fragment. The walk-through, the scopes
+and the errors are in [oauth.md](oauth.md).
+
 ## Errors
 
 Every failure is an [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem document with

@@ -11,18 +11,19 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moorage.audit import AuditLog
 from moorage.db.engine import Database
-from moorage.db.models import Namespace, OAuthApplication, OAuthToken, User
+from moorage.db.models import Namespace, OAuthApplication, OAuthAuthorizationCode, OAuthToken, User
 from moorage.domain.actor import Actor
 from moorage.domain.errors import InvalidInput, NotFound
 from moorage.domain.roles import OAUTH_SCOPES
-from moorage.identity.secretbox import new_token, token_hash
+from moorage.identity.secretbox import new_token, same_hash, token_hash
 
 OAUTH_USERNAME = "$oauthtoken"
+CODE_LIFETIME = timedelta(minutes=10)  # RFC 6749 4.1.2 recommends at most 10 minutes
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,15 @@ class OAuthGrant:
     superuser: bool
     scopes: frozenset[str]
     client_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """An access token handed out by the code exchange (shown once)."""
+
+    access_token: str
+    scopes: frozenset[str]
+    expires_in: timedelta | None
 
 
 def parse_scopes(value: str | list[str]) -> frozenset[str]:
@@ -230,3 +240,150 @@ class OAuthApplications:
         return OAuthGrant(
             int(row.id), row.username, bool(row.superuser), frozenset(row.scopes.split()), row.client_id
         )
+
+    # -- the authorization endpoint (/oauth/authorize) and the token endpoint (/oauth/access_token)
+    async def by_client_id(self, client_id: str) -> ApplicationInfo | None:
+        """The application a ``client_id`` names, whatever its organization (None when unknown)."""
+        if not client_id or len(client_id) > 64:
+            return None
+        async with self.db.read() as s:
+            row = (
+                await s.execute(
+                    select(OAuthApplication, Namespace.name)
+                    .join(Namespace, Namespace.id == OAuthApplication.namespace_id)
+                    .where(OAuthApplication.client_id == client_id)
+                )
+            ).first()
+        return None if row is None else self._info(row[1], row[0])
+
+    async def verify_client(self, client_id: str, client_secret: str) -> ApplicationInfo | None:
+        """The application when ``client_secret`` is its secret (compared in constant time)."""
+        if not client_id or not client_secret or len(client_id) > 64 or len(client_secret) > 1024:
+            return None
+        async with self.db.read() as s:
+            row = (
+                await s.execute(
+                    select(OAuthApplication, Namespace.name)
+                    .join(Namespace, Namespace.id == OAuthApplication.namespace_id)
+                    .where(OAuthApplication.client_id == client_id)
+                )
+            ).first()
+        if row is None or not same_hash(row[0].client_secret_hash, token_hash(client_secret)):
+            return None
+        return self._info(row[1], row[0])
+
+    async def create_code(
+        self,
+        client_id: str,
+        *,
+        user_id: int,
+        scopes: frozenset[str],
+        redirect_uri: str | None,
+        actor: Actor,
+    ) -> str:
+        """A single-use authorization code for ``user_id`` (only its SHA-256 is stored).
+
+        ``redirect_uri`` is the one the authorization request named (None when it named none): the
+        token request must then repeat it exactly (RFC 6749 4.1.3)."""
+        code = secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        async with self.db.write() as s:
+            row = (
+                await s.execute(
+                    select(OAuthApplication.id, Namespace.name)
+                    .join(Namespace, Namespace.id == OAuthApplication.namespace_id)
+                    .where(OAuthApplication.client_id == client_id)
+                )
+            ).first()
+            if row is None:
+                raise NotFound(f"no application {client_id!r}")
+            s.add(
+                OAuthAuthorizationCode(
+                    code_hash=token_hash(code),
+                    application_id=row[0],
+                    user_id=user_id,
+                    scopes=" ".join(sorted(scopes)),
+                    redirect_uri=redirect_uri,
+                    created_at=now,
+                    expires_at=now + CODE_LIFETIME,
+                )
+            )
+            await self.audit.add(
+                s, "oauth_authorize", actor, namespace=row[1], client_id=client_id, scopes=sorted(scopes)
+            )
+        return code
+
+    async def redeem_code(
+        self,
+        code: str,
+        *,
+        client_id: str,
+        redirect_uri: str | None,
+        expires_in: timedelta | None,
+        actor: Actor,
+    ) -> IssuedToken | None:
+        """Exchange a code for an access token; None when the code is unknown, used, expired or was
+        issued to another client or redirect URI.
+
+        A code presented a second time also revokes the token it was first exchanged for: the code
+        has leaked, so the token may have too (RFC 6749 4.1.2). The caller has authenticated the
+        client already."""
+        if not code or len(code) > 128:
+            return None
+        now = datetime.now(UTC)
+        token = secrets.token_urlsafe(32)
+        async with self.db.write() as s:
+            row = (
+                await s.execute(
+                    select(
+                        OAuthAuthorizationCode,
+                        OAuthApplication.client_id,
+                        OAuthApplication.redirect_uri,
+                        Namespace.name,
+                        User.enabled,
+                    )
+                    .join(OAuthApplication, OAuthApplication.id == OAuthAuthorizationCode.application_id)
+                    .join(Namespace, Namespace.id == OAuthApplication.namespace_id)
+                    .join(User, User.id == OAuthAuthorizationCode.user_id)
+                    .where(OAuthAuthorizationCode.code_hash == token_hash(code))
+                    .with_for_update(of=OAuthAuthorizationCode)
+                )
+            ).first()
+            if row is None:
+                return None
+            c, owner_client, registered, org, enabled = row
+            if c.used_at is not None:
+                if c.token_id is not None:
+                    await s.execute(
+                        update(OAuthToken)
+                        .where(OAuthToken.id == c.token_id, OAuthToken.revoked_at.is_(None))
+                        .values(revoked_at=now)
+                    )
+                await self.audit.add(s, "oauth_code_replayed", actor, namespace=org, client_id=owner_client)
+                return None
+            expires = c.expires_at if c.expires_at.tzinfo else c.expires_at.replace(tzinfo=UTC)
+            wanted = c.redirect_uri if c.redirect_uri is not None else registered
+            sent_ok = redirect_uri == wanted or (c.redirect_uri is None and redirect_uri is None)
+            if owner_client != client_id or expires <= now or not sent_ok or not enabled:
+                return None
+            scopes = frozenset(c.scopes.split())
+            t = OAuthToken(
+                application_id=c.application_id,
+                user_id=c.user_id,
+                scopes=c.scopes,
+                token_hash=token_hash(token),
+                expires_at=now + expires_in if expires_in else None,
+            )
+            s.add(t)
+            await s.flush()
+            c.used_at, c.token_id = now, t.id
+            await self.audit.add(
+                s,
+                "oauth_token_issue",
+                actor,
+                namespace=org,
+                client_id=client_id,
+                scopes=sorted(scopes),
+                grant="authorization_code",
+            )
+        return IssuedToken(token, scopes, expires_in)

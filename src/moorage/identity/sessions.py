@@ -18,7 +18,7 @@ from moorage.audit import AuditLog
 from moorage.db.engine import Database
 from moorage.db.models import Invitation, UiSession, User
 from moorage.domain.actor import Actor
-from moorage.domain.errors import InvalidInput
+from moorage.domain.errors import InvalidInput, NotFound
 from moorage.domain.principal import Principal
 from moorage.identity.secretbox import token_hash
 
@@ -148,8 +148,13 @@ class Sessions:
             await self.audit.add(s, "create_invitation", actor, invitation=inv.id, email=email)
             return InvitationInfo(inv.id, email, actor.name, now, inv.expires_at, None, token)
 
-    async def invitations(self, *, include_used: bool = False, limit: int = 100) -> list[InvitationInfo]:
+    async def invitations(
+        self, *, include_used: bool = False, limit: int = 100, before_id: int | None = None
+    ) -> list[InvitationInfo]:
+        """Newest first; page with ``before_id`` = the last id of the previous page."""
         stmt = select(Invitation).order_by(Invitation.id.desc()).limit(limit)
+        if before_id is not None:
+            stmt = stmt.where(Invitation.id < before_id)
         if not include_used:
             stmt = stmt.where(Invitation.used_at.is_(None))
         async with self.db.read() as s:
@@ -184,6 +189,11 @@ class Sessions:
             return bool(res.rowcount)  # type: ignore[attr-defined]
 
     async def revoke_invitation(self, invitation_id: int, actor: Actor) -> None:
+        """Delete an unused invitation (its link stops working); NotFound when there is none."""
         async with self.db.write() as s:
-            await s.execute(delete(Invitation).where(Invitation.id == invitation_id))
+            res = await s.execute(
+                delete(Invitation).where(Invitation.id == invitation_id, Invitation.used_at.is_(None))
+            )
+            if not res.rowcount:  # type: ignore[attr-defined]
+                raise NotFound("no such open invitation")
             await self.audit.add(s, "delete_invitation", actor, invitation=invitation_id)

@@ -56,17 +56,23 @@ class LoginThrottler:
         self.policy = policy
 
     @staticmethod
-    def keys(username: str | None, ip: str | None) -> list[str]:
+    def keys(username: str | None, ip: str | None, client: str | None = None) -> list[str]:
+        """The counters an attempt touches: the account (or OAuth client, whose secret is guessed at
+        the token endpoint) with the per-account limits, and the address with the looser ones."""
         out = []
         if username:
             out.append(f"user:{username}")
+        if client:
+            out.append(f"client:{client}")
         if ip:
             out.append(f"ip:{ip}")
         return out
 
-    async def before_attempt(self, username: str | None, ip: str | None) -> None:
+    async def before_attempt(
+        self, username: str | None, ip: str | None, *, client: str | None = None
+    ) -> None:
         """Raise Throttled when locked; otherwise wait the delay that recent failures call for."""
-        keys = self.keys(username, ip)
+        keys = self.keys(username, ip, client)
         if not keys:
             return
         now = datetime.now(UTC)
@@ -85,13 +91,13 @@ class LoginThrottler:
         if excess >= 0:
             await asyncio.sleep(min(self.policy.max_delay, 0.5 * 2**excess))
 
-    async def failed(self, username: str | None, ip: str | None) -> bool:
+    async def failed(self, username: str | None, ip: str | None, *, client: str | None = None) -> bool:
         """Count a failure; True when it locked the account or address."""
         now = datetime.now(UTC)
         locked = False
         window = timedelta(seconds=self.policy.window_seconds)
         async with self.db.write() as s:
-            for key in self.keys(username, ip):
+            for key in self.keys(username, ip, client):
                 r = await s.get(LoginThrottle, key)
                 if r is None:
                     r = LoginThrottle(key=key, failures=0, window_start=now)
@@ -106,14 +112,16 @@ class LoginThrottler:
                     locked = True
         return locked
 
-    async def succeeded(self, username: str | None) -> None:
-        if not username:
+    async def succeeded(self, username: str | None, *, client: str | None = None) -> None:
+        """Forget the account's (or client's) failures; the address keeps its count."""
+        key = f"user:{username}" if username else f"client:{client}" if client else None
+        if key is None:
             return
         async with self.db.read() as s:
-            present = await s.get(LoginThrottle, f"user:{username}")
+            present = await s.get(LoginThrottle, key)
         if present is not None:
             async with self.db.write() as s:
-                await s.execute(delete(LoginThrottle).where(LoginThrottle.key == f"user:{username}"))
+                await s.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
 
     async def locked(self) -> list[LockInfo]:
         now = datetime.now(UTC)

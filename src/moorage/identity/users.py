@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import builtins
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moorage.audit import AuditLog
@@ -29,6 +30,12 @@ class UserInfo:
     superuser: bool
     enabled: bool
     email: str | None
+    created_at: datetime | None = None
+
+
+def _info(u: User) -> UserInfo:
+    created = u.created_at if u.created_at.tzinfo else u.created_at.replace(tzinfo=UTC)
+    return UserInfo(u.id, u.username, u.superuser, u.enabled, u.email, created)
 
 
 class Users:
@@ -67,12 +74,12 @@ class Users:
             s.add(user)
             await s.flush()
             await self._audit(s, "user_create", actor, username, super_user=superuser)
-            return UserInfo(user.id, username, superuser, True, email)
+            return _info(user)
 
     async def get(self, username: str) -> UserInfo | None:
         async with self.db.read() as s:
             u = (await s.execute(select(User).where(User.username == username))).scalar()
-        return None if u is None else UserInfo(u.id, u.username, u.superuser, u.enabled, u.email)
+        return None if u is None else _info(u)
 
     async def authenticate(self, username: str, password: str) -> UserInfo | None:
         """The user when the password is right and the account enabled, else None."""
@@ -82,7 +89,7 @@ class Users:
         ok = await asyncio.get_running_loop().run_in_executor(None, verify_password, stored, password)
         if not ok or u is None or not u.enabled:
             return None
-        return UserInfo(u.id, u.username, u.superuser, u.enabled, u.email)
+        return _info(u)
 
     async def count(self) -> int:
         async with self.db.read() as s:
@@ -106,7 +113,24 @@ class Users:
     async def list(self) -> list[UserInfo]:
         async with self.db.read() as s:
             rows = (await s.execute(select(User).order_by(User.username))).scalars().all()
-        return [UserInfo(u.id, u.username, u.superuser, u.enabled, u.email) for u in rows]
+        return [_info(u) for u in rows]
+
+    async def find(self, *, search: str | None, limit: int, after: str | None) -> builtins.list[UserInfo]:
+        """One page of accounts in name order, optionally only those whose name or e-mail contains
+        ``search`` (the superuser panel's list)."""
+        stmt = select(User).order_by(User.username).limit(limit)
+        if after:
+            stmt = stmt.where(User.username > after)
+        if search:
+            needle = search.lower()
+            stmt = stmt.where(
+                or_(
+                    func.lower(User.username).contains(needle, autoescape=True),
+                    func.lower(func.coalesce(User.email, "")).contains(needle, autoescape=True),
+                )
+            )
+        async with self.db.read() as s:
+            return [_info(u) for u in (await s.execute(stmt)).scalars()]
 
     async def update(
         self,
@@ -136,7 +160,7 @@ class Users:
             if self.cache is not None:
                 cache = self.cache
                 after_commit(s, lambda: cache.bump(ACL_SLOT))
-            return UserInfo(u.id, u.username, u.superuser, u.enabled, u.email)
+            return _info(u)
 
     async def _would_leave_no_superuser(self, s: AsyncSession, u: User) -> bool:
         others = (

@@ -83,8 +83,9 @@ class Usage:
             ).one()
         return StorageTotals(int(repos), int(tags), int(manifests), int(blobs), int(size))
 
-    async def by_namespace(self, limit: int = 100) -> list[NamespaceUsage]:
-        """Namespaces by the bytes of the distinct blobs their repositories hold, largest first."""
+    async def by_namespace(self, limit: int = 100, search: str | None = None) -> list[NamespaceUsage]:
+        """Namespaces by the bytes of the distinct blobs their repositories hold, largest first
+        (only those whose name contains ``search``, when given)."""
         pairs = (
             select(Repository.namespace_id.label("ns_id"), RepositoryBlob.blob_id.label("blob_id"))
             .join(RepositoryBlob, RepositoryBlob.repository_id == Repository.id)
@@ -109,6 +110,24 @@ class Usage:
             .order_by(func.coalesce(size.c.bytes, 0).desc(), Namespace.name)
             .limit(limit)
         )
+        if search:
+            stmt = stmt.where(Namespace.name.contains(search, autoescape=True))
         async with self.db.read() as s:
             rows = (await s.execute(stmt)).all()
         return [NamespaceUsage(name, int(n), int(b)) for name, n, b in rows]
+
+    async def repository_counts(self, namespaces: list[str]) -> dict[str, int]:
+        """How many repositories each named namespace holds (one page of a list of organizations)."""
+        if not namespaces:
+            return {}
+        async with self.db.read() as s:
+            rows = (
+                await s.execute(
+                    select(Namespace.name, func.count(Repository.id))
+                    .join(Repository, Repository.namespace_id == Namespace.id)
+                    .where(Namespace.name.in_(namespaces))
+                    .group_by(Namespace.name)
+                )
+            ).all()
+        found = {name: int(n) for name, n in rows}
+        return {n: found.get(n, 0) for n in namespaces}

@@ -18,17 +18,13 @@ from moorage.domain.errors import RegistryError, ServiceError, Unauthenticated, 
 from moorage.ui import pages
 from moorage.ui.context import UiContext
 from moorage.ui.templating import build_environment
-from moorage.ui.web import CsrfFailed, SignInRequired, redirect, render
+from moorage.ui.web import CsrfFailed, SignInRequired, content_security_policy, redirect, render
 
 STATIC = Path(__file__).with_name("static")
 log = structlog.get_logger("moorage.ui")
 
+CSP = b"content-security-policy"
 SECURITY_HEADERS = [
-    (
-        b"content-security-policy",
-        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        b"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-    ),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
@@ -48,6 +44,8 @@ class _SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.extend(SECURITY_HEADERS)
+                if not any(name == CSP for name, _ in headers):  # a page may widen its own policy
+                    headers.append((CSP, content_security_policy().encode()))
                 if not scope["path"].startswith("/static/"):
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers

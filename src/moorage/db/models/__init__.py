@@ -12,7 +12,7 @@ from moorage.db.models.repository import Repository
 from moorage.db.models.robot import Robot
 from moorage.db.models.session import Invitation, UiSession
 from moorage.db.models.tag import Tag
-from moorage.db.models.token import AppToken, OAuthApplication, OAuthToken
+from moorage.db.models.token import AppToken, OAuthApplication, OAuthAuthorizationCode, OAuthToken
 
 __all__ = [
     "AppToken",
@@ -27,6 +27,7 @@ __all__ = [
     "ManifestChild",
     "Namespace",
     "OAuthApplication",
+    "OAuthAuthorizationCode",
     "OAuthToken",
     "Repository",
     "RepositoryBlob",

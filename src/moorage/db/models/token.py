@@ -56,3 +56,30 @@ class OAuthToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class OAuthAuthorizationCode(Base):
+    """A short-lived, single-use authorization code of the OAuth 2 code flow (RFC 6749 4.1).
+
+    Only the SHA-256 of the code is stored. The code is bound to the application, the user, the
+    scopes consented to and the ``redirect_uri`` the authorization request named (None when it named
+    none); ``token_id`` remembers the access token it was exchanged for, so a replayed code can
+    revoke that token (RFC 6749 4.1.2).
+    """
+
+    __tablename__ = "oauth_authorization_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("oauth_application.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    scopes: Mapped[str] = mapped_column(String(1024))
+    redirect_uri: Mapped[str | None] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+    token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("oauth_token.id", ondelete="SET NULL"), default=None
+    )

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from moorage.ui.pages import account, admin, auth, home, oauth, orgs, repos, robots
+from moorage.ui.pages import account, admin, admin_registry, auth, home, oauth, orgs, repos, robots
 
-MODULES = (auth, home, orgs, robots, repos, account, admin, oauth)
+MODULES = (auth, home, orgs, robots, repos, account, admin, admin_registry, oauth)
