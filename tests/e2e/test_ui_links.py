@@ -82,7 +82,8 @@ def _sign_in(http: httpx.Client, user: str, password: str) -> None:
     page = http.get("/signin").text
     token = html.unescape(_CSRF.search(page).group(1))  # type: ignore[union-attr]
     r = http.post("/signin", data={"username": user, "password": password, "csrf_token": token})
-    assert r.status_code == 200 and r.url.path == "/", (r.status_code, r.url, r.text[:300])
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    assert r.url.path == "/", r.url
     assert "moorage_session" in http.cookies
 
 
