@@ -14,6 +14,7 @@ from tests.ui.conftest import BrowserFactory
 from tests.ui.support import Browser, text_of
 
 from moorage.audit import AuditQuery
+from moorage.domain.actor import Actor
 from moorage.domain.principal import Principal
 
 ADMIN_PAGES = ("robots", "defaults", "applications", "logs", "settings")
@@ -560,3 +561,37 @@ async def test_images_of_a_deleted_user_are_gone_at_once(env: Env, uid: str) -> 
     assert await _pull_status(env, f"{alice.name}/app", "1.0") == 200
     await env.api("DELETE", f"/superuser/users/{alice.name}", env.admin, expect=200)
     assert await _pull_status(env, f"{alice.name}/app", "1.0") == 404
+
+
+async def test_long_team_lists_and_logs_are_paginated(env: Env, browser: BrowserFactory, uid: str) -> None:
+    owner = await env.user(uid, "own")
+    org = (await env.org(uid, owner)).name
+    size = env.settings.ui_page_size
+    for i in range(size + 3):
+        await env.services.organizations.put_team(
+            org, f"team-{i:03d}", role="member", description=None, actor=Actor(owner.name)
+        )
+    b = await browser(owner)
+    r = await b.get(f"/organization/{org}/teams")
+    page = text_of(r.text)
+    assert "owners admin 1" in page  # sorted by name: owners, then team-000 ...
+    assert f"team-{size - 2:03d}" in page
+    assert f"team-{size - 1:03d}" not in page
+    nxt = re.search(r'href="([^"]+)" rel="next"', r.text)
+    assert nxt
+    page = text_of((await b.get(nxt.group(1).replace("&amp;", "&"))).text)
+    assert f"team-{size - 1:03d}" in page
+    assert f"team-{size + 2:03d}" in page
+    assert "owners" not in page
+    assert "team-000" not in page
+    # the log: newest first, the next page goes further back in time
+    r = await b.get(f"/organization/{org}/logs")
+    page = text_of(r.text)
+    assert f"team: team-{size + 2:03d}" in page
+    assert "org_create " not in page
+    nxt = re.search(r'href="([^"]+)" rel="next"', r.text)
+    assert nxt
+    assert "before_id=" in nxt.group(1)
+    page = text_of((await b.get(nxt.group(1).replace("&amp;", "&"))).text)
+    assert "org_create " in page
+    assert f"team: team-{size + 2:03d}" not in page
