@@ -286,6 +286,10 @@ class Permissions:
         actor: Actor,
     ) -> DefaultPermissionInfo:
         _check_role(role)
+        owner = split_robot_name(delegate) if delegate_kind == "robot" else None
+        if owner is not None and owner[0] != org:
+            # the rule of set(): a robot is only ever granted repositories of its own namespace
+            raise InvalidInput("a robot account can only get default permissions of its own organization")
         async with self.db.write() as s:
             org_id = await self._org(s, org)
             ids = await self._delegate(s, delegate_kind, delegate, org_id)

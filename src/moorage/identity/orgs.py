@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from moorage.audit import AuditLog
 from moorage.db.engine import Database, after_commit
-from moorage.db.models import Namespace, Robot, Team, TeamMember, User
+from moorage.db.models import Namespace, Repository, Robot, Team, TeamMember, User
 from moorage.domain.actor import Actor
 from moorage.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from moorage.domain.reference import TEAM_NAME_RE, split_robot_name, validate_namespace_name
@@ -46,6 +46,17 @@ class TeamInfo:
 class MemberInfo:
     kind: str  # user | robot
     name: str
+
+
+async def repositories_of(s: AsyncSession, namespace_id: int) -> list[str]:
+    """Names of the repositories of a namespace (to invalidate their cached reads when it goes)."""
+    rows = await s.execute(select(Repository.name).where(Repository.namespace_id == namespace_id))
+    return list(rows.scalars())
+
+
+def bump_all(cache: ReadCache, slots: list[str]) -> None:
+    for slot in slots:
+        cache.bump(slot)
 
 
 class Organizations:
@@ -121,9 +132,12 @@ class Organizations:
         """Delete the organization with its teams, robots and repositories (their blobs become garbage)."""
         async with self.db.write() as s:
             ns = await self._org(s, name)
+            repositories = await repositories_of(s, ns.id)
             await s.execute(delete(Namespace).where(Namespace.id == ns.id))
             await self.audit.add(s, "org_delete", actor, namespace=name)
             self._acl_changed(s)
+            # cached reads of its repositories (manifests, tags, facts) must end with them
+            after_commit(s, lambda: bump_all(self.cache, repositories))
 
     # -- teams
     async def teams(self, org: str) -> list[TeamInfo]:

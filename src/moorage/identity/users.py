@@ -17,6 +17,7 @@ from moorage.db.models import Namespace, Team, TeamMember, User
 from moorage.domain.actor import Actor
 from moorage.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from moorage.domain.reference import validate_namespace_name
+from moorage.identity.orgs import bump_all, repositories_of
 from moorage.identity.passwords import hash_password, verify_password
 from moorage.registry.cache import ACL_SLOT, ReadCache
 
@@ -189,11 +190,13 @@ class Users:
                     f"{username} is the only member of the owners team of {', '.join(orphaned)}; "
                     "add another owner or delete the organization first"
                 )
+            repositories = await repositories_of(s, u.namespace_id)
             await s.execute(delete(Namespace).where(Namespace.id == u.namespace_id))
             await self._audit(s, "user_delete", actor, username)
             if self.cache is not None:
                 cache = self.cache
-                after_commit(s, lambda: cache.bump(ACL_SLOT))
+                # the namespace's repositories went with it: end their cached reads too
+                after_commit(s, lambda: bump_all(cache, [ACL_SLOT, *repositories]))
 
     @staticmethod
     async def _orgs_only_owned_by(s: AsyncSession, user_id: int) -> builtins.list[str]:

@@ -2,6 +2,34 @@
 
 from __future__ import annotations
 
-from moorage.ui.pages import account, admin, admin_registry, auth, home, oauth, orgs, repos, robots
+from moorage.ui.pages import (
+    account,
+    admin,
+    admin_registry,
+    auth,
+    home,
+    oauth,
+    org_apps,
+    org_defaults,
+    org_logs,
+    org_teams,
+    orgs,
+    repos,
+    robots,
+)
 
-MODULES = (auth, home, orgs, robots, repos, account, admin, admin_registry, oauth)
+MODULES = (
+    auth,
+    home,
+    orgs,
+    org_teams,
+    robots,
+    org_defaults,
+    org_apps,
+    org_logs,
+    repos,
+    account,
+    admin,
+    admin_registry,
+    oauth,
+)
