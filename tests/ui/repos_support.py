@@ -126,5 +126,7 @@ async def retag(env: Env, repo: str, tag: str, digest: str, who: User) -> None:
 
 async def live_tags(env: Env, repo: str) -> dict[str, str]:
     """tag → digest of the live tags, straight from the service (what really is in the registry)."""
-    rows = await env.services.registry.tags.page(repo, only_active=True, specific=None, limit=100_000, after=None)
+    rows = await env.services.registry.tags.page(
+        repo, only_active=True, specific=None, limit=100_000, after=None
+    )
     return {r.name: r.manifest_digest for r in rows}

@@ -40,7 +40,8 @@ async def test_tags_tab_shows_tags_digests_sizes_and_pull_commands(
     assert "Your role: admin" in page
     assert f"docker pull {host}/{repo}:latest" in page
     # rows: tag, short digest with the full digest to copy, size, type, pull by tag and by digest
-    assert "1.0" in page and "latest" in page
+    assert "1.0" in page
+    assert "latest" in page
     assert short(image.digest) in page
     assert f'data-copy="{image.digest}"' in r.text
     size = len(image.manifest) + len(image.config) + sum(len(layer) for layer in image.layers)
@@ -50,7 +51,8 @@ async def test_tags_tab_shows_tags_digests_sizes_and_pull_commands(
     assert f'data-copy="docker pull {host}/{repo}@{image.digest}"' in r.text
     assert f"/repository/{repo}/-/manifest/{image.digest}" in r.text
     # the admin sees the controls
-    assert "Delete" in page and "Move" in page
+    assert "Delete" in page
+    assert "Move" in page
     # every tab of an admin
     for label in ("Tags", "Tag history", "Permissions", "Usage logs", "Settings"):
         assert label in page
@@ -78,10 +80,13 @@ async def test_index_rows_show_platforms_and_attached_referrers(
     page = text_of(r.text)
     assert f'href="/organization/{org.name}"' in r.text  # namespace of an organization
     assert "OCI index (multi-arch)" in page
-    assert "linux/amd64" in page and "linux/arm64/v8" in page
+    assert "linux/amd64" in page
+    assert "linux/arm64/v8" in page
     assert "unknown/unknown" not in page  # attestation-like entries are no architecture
-    assert "1 signature" in page and COSIGN_SIG in page
-    assert "1 SBOM" in page and SPDX in page
+    assert "1 signature" in page
+    assert COSIGN_SIG in page
+    assert "1 SBOM" in page
+    assert SPDX in page
 
 
 async def test_filter_and_pages_over_many_tags(env: Env, browser: BrowserFactory, uid: str) -> None:
@@ -228,8 +233,11 @@ async def test_reader_sees_no_controls_and_cannot_change_tags(
     page = text_of(r.text)
     assert "Your role: read" in page
     assert "stable" in page
-    assert "tags/delete" not in r.text and "tags/move" not in r.text
-    assert "Permissions" not in page and "Settings" not in page and "Usage logs" not in page
+    assert "tags/delete" not in r.text
+    assert "tags/move" not in r.text
+    assert "Permissions" not in page
+    assert "Settings" not in page
+    assert "Usage logs" not in page
     r = await b.post(f"/repository/{repo}/-/tags/delete", {"tag": "stable"})
     assert r.status_code == 403
     r = await b.post(f"/repository/{repo}/-/tags/move", {"tag": "stable", "digest": digest}, form_page="/")
@@ -281,7 +289,8 @@ async def test_stranger_gets_404_for_every_tab_and_action(
         assert r.status_code == 404, (action, r.status_code)
     assert await live_tags(env, repo) == {"1.0": digest}
     details = await env.services.repositories.details(repo)
-    assert details.visibility == "private" and details.description is None
+    assert details.visibility == "private"
+    assert details.description is None
     assert await env.services.permissions.grants(repo) == []
 
 
@@ -316,15 +325,38 @@ async def test_public_repository_is_readable_anonymously_without_controls(
     digest = await env.push(repo, "1.0", alice)
     anon = await browser()
     r = await anon.get(f"/repository/{repo}")
-    assert "1.0" in text_of(r.text) and "public" in text_of(r.text)
+    assert "1.0" in text_of(r.text)
+    assert "public" in text_of(r.text)
     assert "tags/delete" not in r.text
     await anon.get(f"/repository/{repo}/-/manifest/{digest}")
     await anon.get(f"/repository/{repo}/-/history")
     # an anonymous POST is sent to sign in, a signed-in reader is refused; nothing changes
     r = await anon.post(f"/repository/{repo}/-/tags/delete", {"tag": "1.0"}, form_page="/signin")
-    assert r.status_code == 303 and r.headers["location"].startswith("/signin")
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/signin")
     bob = await env.user(uid, "bob")
     b = await browser(bob)
     r = await b.post(f"/repository/{repo}/-/tags/delete", {"tag": "1.0"}, form_page="/")
     assert r.status_code == 403
     assert await live_tags(env, repo) == {"1.0": digest}
+
+
+async def test_history_pages_by_row(env: Env, browser: BrowserFactory, uid: str) -> None:
+    alice = await env.user(uid, "alice")
+    repo = f"{alice.name}/busy"
+    first = await env.push(repo, "1.0", alice)
+    second = (await push_image(env.client, repo, "2.0", headers=alice.auth, seed="two")).digest
+    moves = env.settings.ui_page_size + 3
+    for i in range(moves):
+        await retag(env, repo, "latest", second if i % 2 == 0 else first, alice)
+    b = await browser(alice)
+    r = await b.get(f"/repository/{repo}/-/history?tag=latest")
+    kinds = re.findall(r'<span class="badge event (\w+)">', r.text)
+    assert kinds == ["moved"] * env.settings.ui_page_size
+    nxt = re.search(r'href="([^"]+)" rel="next"', r.text)
+    assert nxt
+    r = await b.get(nxt.group(1).replace("&amp;", "&"))
+    kinds = re.findall(r'<span class="badge event (\w+)">', r.text)
+    assert kinds == ["moved"] * (moves - 1 - env.settings.ui_page_size) + ["created"]
+    assert "← First page" in text_of(r.text)
+    assert 'rel="next"' not in r.text
