@@ -360,3 +360,22 @@ async def test_history_pages_by_row(env: Env, browser: BrowserFactory, uid: str)
     assert kinds == ["moved"] * (moves - 1 - env.settings.ui_page_size) + ["created"]
     assert "← First page" in text_of(r.text)
     assert 'rel="next"' not in r.text
+
+
+async def test_history_links_only_to_manifests_still_here(
+    env: Env, browser: BrowserFactory, uid: str
+) -> None:
+    alice = await env.user(uid, "alice")
+    repo = f"{alice.name}/app"
+    kept = await env.push(repo, "1.0", alice)
+    gone = (await push_image(env.client, repo, "2.0", headers=alice.auth, seed="gone")).digest
+    r = await env.client.delete(f"/v2/{repo}/manifests/{gone}", headers=alice.auth)
+    assert r.status_code == 202, r.text
+    b = await browser(alice)
+    r = await b.get(f"/repository/{repo}/-/history")
+    page = text_of(r.text)
+    assert f"deleted 2.0 deleted; it pointed to {short(gone)}" in page
+    assert alice.name in page.split("deleted 2.0", 1)[1]  # who deleted it, from the audit log
+    assert f"/-/manifest/{gone}" not in r.text  # the manifest is gone: no link to a 404
+    assert f"/-/manifest/{kept}" in r.text
+    await b.get(f"/repository/{repo}/-/manifest/{gone}", expect=404)

@@ -49,12 +49,14 @@ async def history_tab(request: Request) -> Response:
         view.name, limit=c.settings.page_size, before=before, tag=tag or None
     )
     base = view.tab_url("history")
+    digests = {e.digest for e in events} | {e.previous_digest for e in events if e.previous_digest}
     return render(
         request,
         "repo_history.html",
         repo=view,
         tab="history",
         events=events,
+        present=await c.manifests.present(view.name, digests),
         tag=tag,
         manifest_url=lambda d: manifest_url(view.name, d),
         next_url=with_query(base, tag=tag, before=cursor) if cursor else None,

@@ -186,6 +186,9 @@ async def manifest_detail(request: Request) -> Response:
         for r in await c.referrers.list(view.name, digest)
     ]
     subject = parsed.subject if parsed else None
+    children = _children(view.name, body, parsed) if parsed and parsed.is_index else []
+    linked = [str(ch.descriptor.digest) for ch in children] + ([str(subject.digest)] if subject else [])
+    present = await c.manifests.present(view.name, linked)
     variables: dict[str, Any] = {
         "repo": view,
         "tab": "tags",
@@ -199,9 +202,11 @@ async def manifest_detail(request: Request) -> Response:
         "artifact": parsed is not None and is_artifact(parsed.media_type, parsed.effective_artifact_type),
         "config": await _config(request, view.name, parsed) if parsed else None,
         "layers": _layers(body, parsed) if parsed else [],
-        "children": _children(view.name, body, parsed) if parsed and parsed.is_index else [],
+        "children": children,
+        "present": present,
         "total": (sum(d.size for d in parsed.blob_references) + len(record.content)) if parsed else None,
         "referrers": referrers,
+        "subject": str(subject.digest) if subject else None,
         "subject_url": manifest_url(view.name, str(subject.digest)) if subject else None,
     }
     return render(request, "repo_manifest.html", **variables)
