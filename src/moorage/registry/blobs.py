@@ -42,6 +42,19 @@ class Blobs:
         cache.put(repository, key, gen, info)
         return info
 
+    async def read_head(self, repository: str, digest: Digest, limit: int) -> bytes | None:
+        """The first ``limit`` bytes of a blob linked to ``repository`` (an image config for display);
+        None when the blob is not linked or its bytes are missing from storage."""
+        if await self.stat(repository, digest) is None or await self.storage.blob_size(digest) is None:
+            return None
+        chunks: list[bytes] = []
+        try:  # the read is bounded by its end offset, so the stream closes itself
+            async for chunk in self.storage.read_blob(digest, 0, max(0, limit - 1)):
+                chunks.append(chunk)
+        except OSError:
+            return None
+        return b"".join(chunks)[:limit]
+
     async def mount(
         self, target: str, digest: Digest, source: str, actor: Actor | None = None
     ) -> BlobInfo | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, delete, select, update
@@ -80,6 +81,20 @@ class Manifests:
         if row is None:
             return None
         return ManifestRecord(row.digest, row.media_type, bytes(row.content), row.subject_digest)
+
+    async def present(self, repository: str, digests: Iterable[str]) -> set[str]:
+        """Which of ``digests`` are manifests of ``repository`` now (pages link only to those)."""
+        wanted = sorted(set(digests))
+        if not wanted:
+            return set()
+        stmt = (
+            select(Manifest.digest)
+            .join(RepositoryManifest, RepositoryManifest.manifest_id == Manifest.id)
+            .join(Repository, Repository.id == RepositoryManifest.repository_id)
+            .where(Repository.name == repository, Manifest.digest.in_(wanted))
+        )
+        async with self.db.read() as s:
+            return set((await s.execute(stmt)).scalars())
 
     # -- write path
     async def put(

