@@ -115,12 +115,12 @@ async def _sample_tag(request: Request, name: str) -> str | None:
 
 # -- words for media types ---------------------------------------------------------------------------
 
-_IMAGE_CONFIGS = frozenset({mt.OCI_CONFIG, "application/vnd.docker.container.image.v1+json"})
+IMAGE_CONFIGS = frozenset({mt.OCI_CONFIG, "application/vnd.docker.container.image.v1+json"})
 
 
 def is_artifact(media_type: str, artifact_type: str | None) -> bool:
     """An OCI manifest whose artifact type is not an image config (Helm chart, signature, SBOM...)."""
-    return media_type == mt.OCI_MANIFEST and artifact_type is not None and artifact_type not in _IMAGE_CONFIGS
+    return media_type == mt.OCI_MANIFEST and artifact_type is not None and artifact_type not in IMAGE_CONFIGS
 
 
 def manifest_kind(media_type: str, artifact_type: str | None = None) -> str:

@@ -17,12 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from moorage.domain import mediatypes as mt
 from moorage.domain.digest import Digest
 from moorage.domain.errors import DigestInvalid, ManifestInvalid, NotFound
 from moorage.domain.manifest import Descriptor, ParsedManifest, parse_manifest
 from moorage.domain.reference import is_valid_tag
 from moorage.ui.pages.repo_common import (
+    IMAGE_CONFIGS,
     is_artifact,
     load_repo,
     manifest_kind,
@@ -33,7 +33,6 @@ from moorage.ui.pages.repo_common import (
 from moorage.ui.web import ctx, page, redirect, render
 
 CONFIG_CAP = 1024 * 1024
-_IMAGE_CONFIGS = frozenset({mt.OCI_CONFIG, "application/vnd.docker.container.image.v1+json"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +145,7 @@ def _layers(body: Any, parsed: ParsedManifest) -> list[tuple[Descriptor, str | N
 
 async def _config(request: Request, repo: str, parsed: ParsedManifest) -> ImageConfig | str | None:
     """The image config, a sentence saying why it cannot be shown, or None (not an image)."""
-    if parsed.config is None or parsed.config.media_type not in _IMAGE_CONFIGS:
+    if parsed.config is None or parsed.config.media_type not in IMAGE_CONFIGS:
         return None
     if parsed.config.size > CONFIG_CAP:
         return f"The image configuration is larger than {CONFIG_CAP // 1024} KiB; it is not shown here."
