@@ -13,8 +13,10 @@ from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.servers import RegistryServer, start_moorage
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
+    """Playwright's sync API runs an event loop in this thread while it is started: keep it to the
+    browser test module, so the async tests collected after it get a thread without a running loop."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is needed for the browser tests (apt install chromium)")
     with sync_playwright() as pw:
