@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
@@ -52,11 +51,6 @@ def shortdigest(digest: str | None, length: int = 12) -> str:
     return f"{algo}:{hexpart[:length]}" if hexpart else digest[:length]
 
 
-def datetime_value(dt: datetime | None) -> str:
-    """For <input type=datetime-local>."""
-    return "" if dt is None else dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
-
-
 def build_environment() -> Environment:
     env = Environment(
         loader=PackageLoader("moorage.ui", "templates"),
@@ -67,12 +61,4 @@ def build_environment() -> Environment:
     env.filters["filesize"] = filesize
     env.filters["ago"] = ago
     env.filters["shortdigest"] = shortdigest
-    env.filters["datetime_value"] = datetime_value
-    env.globals["escape"] = escape
     return env
-
-
-def to_json_pretty(value: Any) -> str:
-    import json
-
-    return json.dumps(value, indent=2, sort_keys=False)
