@@ -1,4 +1,4 @@
-"""The rule for a missing program (tests/support/tools.py): a skip on a developer's machine, a failure in CI."""
+"""The rule for a missing program (tests/support/tools.py): a skip locally, a failure in CI."""
 
 from __future__ import annotations
 
