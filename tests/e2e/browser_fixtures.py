@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.servers import RegistryServer, start_moorage
+from tests.support.tools import missing
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +19,9 @@ def chromium() -> Iterator[Browser]:
     """Playwright's sync API runs an event loop in this thread while it is started: keep it to the
     browser test module, so the async tests collected after it get a thread without a running loop."""
     if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is needed for the browser tests (apt install chromium)")
+        missing(
+            "Debian's chromium is needed for the browser tests (apt install chromium)", skip_outside_ci=False
+        )
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:

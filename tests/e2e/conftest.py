@@ -9,7 +9,6 @@ auth file and Docker config; podman and buildah share a vfs store in the session
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from tests.support.clients import ClientEnv, ContainersConfig
 from tests.support.images import ImageSet, build_image_set
 from tests.support.procs import Background, run
 from tests.support.servers import RegistryServer, start_distribution, start_moorage
+from tests.support.tools import require_program
 
 # E2E_TARGET=distribution runs the suite against CNCF Distribution 2.8 (apt docker-registry) for
 # comparison: tests of behaviour only Moorage has (referrers, tag delete, permissions) then fail.
@@ -104,9 +104,7 @@ def images(e2e_root: Path) -> ImageSet:
 @pytest.fixture(scope="session")
 def dockerd(e2e_root: Path, moorage_server: RegistryServer) -> Iterator[str]:
     """A real Docker daemon (apt docker.io) trusting the registry over plain HTTP; yields DOCKER_HOST."""
-    binary = shutil.which("dockerd")
-    if not binary:
-        pytest.skip("dockerd is not installed (apt docker.io)")
+    binary = require_program("dockerd", "apt docker.io")
     base = e2e_root / "dockerd"
     base.mkdir()
     sock = base / "docker.sock"
@@ -123,7 +121,7 @@ def dockerd(e2e_root: Path, moorage_server: RegistryServer) -> Iterator[str]:
     ]  # fmt: skip
     process = Background("dockerd", args, base / "logs")
     docker_host = f"unix://{sock}"
-    docker = shutil.which("docker") or "docker"
+    docker = require_program("docker", "apt docker.io")
 
     def ready() -> bool:
         return run([docker, "-H", docker_host, "version"], check=False, timeout=10).returncode == 0

@@ -1,7 +1,11 @@
 """The security matrix: (method, path template) x principal -> expected HTTP status.
 
-Every route of the REST API and of /v2 has one row; ``test_security_matrix.py`` runs each cell and
-a meta-test fails when a route of the app has no row (or a row names a route that is gone).
+Every route x method of the REST API, of /v2 and of the control app (health, metrics) has one row;
+``test_security_matrix.py`` runs each cell and the meta-tests (tests/support/routes.py) fail when a
+route of the live app has no row for a method it answers (or a row names a route that is gone).
+To add a route: add its rows to API_ROWS, V2_ROWS or CONTROL_ROWS below; the meta-test's message
+names each missing ``METHOD route``. OPTIONS and undeclared methods need no row as long as the app
+answers them 405 (the meta-test sends them).
 Expectations are tuples in the order of ``world.PRINCIPALS``:
 
     anon, admin, owner, orgadmin, member, stranger, robot_a, robot_b, oauth, disabled
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tests.protocol.helpers import sha256
@@ -35,13 +39,14 @@ class Row:
     fresh: tuple[Fresh, ...] = ()
     headers: dict[str, str] = field(default_factory=dict)
     alias: dict[str, str] = field(default_factory=dict)  # placeholder -> the value key it takes
+    app: str = "api"  # api (path under /api/v1), registry (/v2) or control (health, metrics)
 
     def __post_init__(self) -> None:
         assert len(self.expected) == len(PRINCIPALS), (self.method, self.path)
 
     @property
     def is_v2(self) -> bool:
-        return self.path.startswith("/v2")
+        return self.app == "registry"
 
     def expect(self, principal: str) -> tuple[int, ...]:
         cell = self.expected[PRINCIPALS.index(principal)]
@@ -101,6 +106,7 @@ F_BLOB = _fresh("fresh_blob")
 
 # -- expectation profiles     anon  admin owner oadm  membr strgr robA  robB  oauth disabled
 PUBLIC = (200, 200, 200, 200, 200, 200, 200, 200, 200, 200)
+NOT_ALLOWED = (405,) * 10  # the method is refused before anyone is asked for credentials
 SUPER = (401, 200, 403, 403, 403, 403, 403, 403, 403, 401)
 SUPER_201 = (401, 201, 403, 403, 403, 403, 403, 403, 403, 401)
 SIGNED_IN = (401, 200, 200, 200, 200, 200, 200, 200, 200, 401)
@@ -134,7 +140,10 @@ API_ROWS: tuple[Row, ...] = (
     Row("GET", "/openapi.json", PUBLIC),
     Row("HEAD", "/openapi.json", PUBLIC),
     Row("GET", "/docs", PUBLIC),
-    Row("GET", "/static/swagger-ui/favicon.png", PUBLIC),
+    Row("GET", "/static/{path:path}", PUBLIC),  # {path}: a file of the Swagger UI
+    Row("HEAD", "/static/{path:path}", PUBLIC),
+    Row("OPTIONS", "/user/", NOT_ALLOWED),
+    Row("OPTIONS", "/repository/{repo:path}", NOT_ALLOWED),
     # the caller
     Row("GET", "/user/", (401, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
     # superuser
@@ -262,8 +271,11 @@ API_ROWS: tuple[Row, ...] = (
 
 _CHUNK = b"some bytes of a blob"
 
-V2_ROWS: tuple[Row, ...] = (
+_V2_ROWS: tuple[Row, ...] = (
     Row("GET", "/v2/", (401, 200, 200, 200, 200, 200, 200, 200, 200, 401)),
+    Row("HEAD", "/v2/", (401, 200, 200, 200, 200, 200, 200, 200, 200, 401)),
+    Row("OPTIONS", "/v2/", NOT_ALLOWED),
+    Row("DELETE", "/v2/", NOT_ALLOWED),
     Row(
         "GET",
         "/v2/auth",
@@ -323,9 +335,24 @@ V2_ROWS: tuple[Row, ...] = (
     Row("HEAD", "/v2/{repo}/blobs/{blob}", v2_read(200)),
     Row("DELETE", "/v2/{repo}/blobs/{blob}", v2_write(202), fresh=(F_BLOB,)),
     Row("GET", "/v2/{repo}/referrers/{digest}", v2_read(200)),
+    Row("OPTIONS", "/v2/{repo}/manifests/{tag}", NOT_ALLOWED),
 )
+V2_ROWS = tuple(replace(r, app="registry") for r in _V2_ROWS)
 
-ROWS = API_ROWS + V2_ROWS
+# health and metrics: open to every caller (probes and scrapers carry no credentials)
+_CONTROL_ROWS: tuple[Row, ...] = (
+    Row("GET", "/health/instance", PUBLIC),
+    Row("HEAD", "/health/instance", PUBLIC),
+    Row("GET", "/health/endtoend", PUBLIC),
+    Row("HEAD", "/health/endtoend", PUBLIC),
+    Row("GET", "/metrics", PUBLIC),
+    Row("HEAD", "/metrics", PUBLIC),
+    Row("OPTIONS", "/metrics", NOT_ALLOWED),
+    Row("POST", "/metrics", NOT_ALLOWED),
+)
+CONTROL_ROWS = tuple(replace(r, app="control") for r in _CONTROL_ROWS)
+
+ROWS = API_ROWS + V2_ROWS + CONTROL_ROWS
 
 
 def substitute(value: Any, values: dict[str, str]) -> Any:

@@ -6,30 +6,14 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.routing import Mount, Route
-from tests.api.support import Env, api_routes
+from tests.api.support import Env
 from tests.protocol.helpers import error_codes
-from tests.security.matrix import API_ROWS, ROWS, V2_ROWS, Row, fill, substitute
+from tests.security.matrix import API_ROWS, CONTROL_ROWS, ROWS, V2_ROWS, Row, fill, substitute
 from tests.security.world import PRINCIPALS, World
+from tests.support.routes import endpoints_of, missing_rows, probe_unlisted, stale_rows
+from tests.support.state import changes, snapshot
 
-from moorage.protocol.router import ROUTES
-
-SPECIAL_V2 = {("GET", "base"), ("GET", "auth"), ("POST", "auth"), ("GET", "catalog")}
-
-
-def _v2_route(path: str) -> str:
-    """The name of the /v2 route a concrete path lands on (as RegistryApp._handle decides)."""
-    if path in ("/v2", "/v2/"):
-        return "base"
-    if path == "/v2/auth":
-        return "auth"
-    if path == "/v2/_catalog":
-        return "catalog"
-    for route in ROUTES:
-        if route.pattern.match(path):
-            return route.name
-    return "unknown"
-
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 _SAMPLE = {
     "repo": "ns/app",
@@ -40,38 +24,35 @@ _SAMPLE = {
 }
 
 
-# -- the meta-tests: every route has a row, every row names a route
-def test_every_api_route_has_a_row(env: Env) -> None:
-    rows = {(r.method, r.path) for r in API_ROWS}
-    missing: list[str] = []
-    known: set[tuple[str, str]] = set()
-    routes = api_routes(env.settings)
-    assert len(routes) > 50, routes
-    for prefix, route in routes:
-        path = prefix + route.path
-        if isinstance(route, Mount):
-            if not any(p.startswith(path + "/") for _, p in rows):
-                missing.append(f"* {path}/...")
-            known |= {(m, p) for m, p in rows if p.startswith(path + "/")}
-            continue
-        assert isinstance(route, Route), route
-        for method in sorted(route.methods or ()):
-            known.add((method, path))
-            if (method, path) not in rows:
-                missing.append(f"{method} {path}")
-    assert not missing, f"routes without a row in the security matrix: {missing}"
-    stale = rows - known
-    assert not stale, f"matrix rows for routes the API does not have: {sorted(stale)}"
+# -- the meta-tests: every (route, method) the live app answers has a row, every row names a route
+async def _coverage(env: Env, app: str, rows: set[tuple[str, str]]) -> None:
+    endpoints = endpoints_of(env.app, app)
+    missing = missing_rows(endpoints, rows)
+    assert not missing, f"{app} routes without a row in tests/security/matrix.py: {missing}"
+    stale = stale_rows(endpoints, rows)
+    assert not stale, f"matrix rows for {app} routes that do not exist: {stale}"
+    answered = await probe_unlisted(env.client, endpoints, rows)
+    assert not answered, f"{app} answers methods that have no row in the security matrix: {answered}"
 
 
-def test_every_v2_route_has_a_row() -> None:
-    covered = {(r.method, _v2_route(fill(r.path, _SAMPLE))) for r in V2_ROWS}
-    assert ("GET", "unknown") not in covered
-    wanted = {(m, route.name) for route in ROUTES for m in route.methods} | SPECIAL_V2
-    missing = wanted - covered
-    assert not missing, f"/v2 routes without a row in the security matrix: {sorted(missing)}"
-    stale = covered - wanted
-    assert not stale, f"matrix rows for /v2 routes that do not exist: {sorted(stale)}"
+async def test_every_api_route_has_a_row(env: Env) -> None:
+    assert len(endpoints_of(env.app, "api")) > 50
+    await _coverage(env, "api", {(r.method, r.path) for r in API_ROWS})
+
+
+async def test_every_control_route_has_a_row(env: Env) -> None:
+    await _coverage(env, "control", {(r.method, r.path) for r in CONTROL_ROWS})
+
+
+async def test_every_v2_route_has_a_row(env: Env) -> None:
+    """/v2 rows name a route by the path they send: the live dispatcher says which route that is."""
+    registry: Any = env.app.registry  # type: ignore[attr-defined]
+    rows: set[tuple[str, str]] = set()
+    for row in V2_ROWS:
+        resolved = registry.resolve(fill(row.path, _SAMPLE))
+        assert resolved is not None, f"{row.id()} lands on no /v2 route"
+        rows.add((row.method, resolved[0].name))
+    await _coverage(env, "registry", rows)
 
 
 def test_every_row_names_every_principal() -> None:
@@ -80,7 +61,7 @@ def test_every_row_names_every_principal() -> None:
 
 
 # -- the matrix
-async def _request(world: World, row: Row, principal: str) -> httpx.Response:
+async def _values(world: World, row: Row, principal: str) -> dict[str, str]:
     values = world.base()
     # fresh objects only where the request is expected to succeed (refused requests change nothing)
     for fresh in row.fresh:
@@ -88,6 +69,10 @@ async def _request(world: World, row: Row, principal: str) -> httpx.Response:
             values.update(await fresh(world))
     for placeholder, key in row.alias.items():
         values[placeholder] = values[key]
+    return values
+
+
+async def _request(world: World, row: Row, principal: str, values: dict[str, str]) -> httpx.Response:
     path = fill(row.path, values)
     params = substitute(row.params, values)
     headers = dict(row.headers)
@@ -108,14 +93,14 @@ async def _request(world: World, row: Row, principal: str) -> httpx.Response:
     kwargs: dict[str, Any] = {"headers": headers, "params": params}
     if row.json is not None:
         kwargs["json"] = substitute(row.json, values)
-    return await client.request(row.method, "/api/v1" + path, **kwargs)
+    return await client.request(row.method, ("/api/v1" if row.app == "api" else "") + path, **kwargs)
 
 
 def _problems(row: Row, principal: str, r: httpx.Response) -> str | None:
     expected = row.expect(principal)
     if r.status_code not in expected:
         return f"{principal}: expected {expected}, got {r.status_code}: {r.text[:200]}"
-    if r.status_code < 400 or row.method == "HEAD":
+    if r.status_code < 400 or row.method == "HEAD" or row.app == "control":
         return None
     if row.is_v2:
         codes = error_codes(r)
@@ -140,11 +125,20 @@ def _problems(row: Row, principal: str, r: httpx.Response) -> str | None:
 
 @pytest.mark.parametrize("row", ROWS, ids=Row.id)
 async def test_matrix(world: World, row: Row) -> None:
-    """One row: every principal, each with fresh objects where the request changes or destroys them."""
+    """One row: every principal, each with fresh objects where the request changes or destroys them;
+    a refused write must leave every table and the storage as they were."""
     failures = []
+    env = world.env
     for principal in PRINCIPALS:
-        r = await _request(world, row, principal)
+        values = await _values(world, row, principal)
+        unsafe = row.method in UNSAFE
+        before = await snapshot(env.services.db, env.settings.resolved_storage_root) if unsafe else {}
+        r = await _request(world, row, principal, values)
         problem = _problems(row, principal, r)
         if problem:
             failures.append(problem)
+        if unsafe and r.status_code >= 400:
+            changed = changes(before, await snapshot(env.services.db, env.settings.resolved_storage_root))
+            if changed:
+                failures.append(f"{principal}: refused with {r.status_code} but changed {changed}")
     assert not failures, f"{row.method} {row.path}:\n" + "\n".join(failures)

@@ -87,6 +87,7 @@ class World:
             "username": self.users["stranger"].name,
             "key": "user:nobody",
             "upload": self.upload,
+            "path": "swagger-ui/favicon.png",  # a file under the REST API's /static mount
         }
 
     # -- fresh objects for rows that change or destroy what they touch

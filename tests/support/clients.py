@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from tests.support.procs import Result, run, run_fails
+from tests.support.tools import require_program
 
 
 @dataclass(frozen=True)
@@ -141,9 +140,9 @@ class ClientEnv:
         return ("--registries-conf", str(self._registries_conf))
 
 
+_APT = {"docker": "apt docker.io"}
+
+
 def require(binary: str) -> str:
-    """The full path of a client binary; skips the test when the client is not installed."""
-    found = shutil.which(binary)
-    if not found:
-        pytest.skip(f"{binary} is not installed")
-    return found
+    """The full path of a client binary: a skip when it is not installed, a failure in CI."""
+    return require_program(binary, _APT.get(binary, f"apt {binary}"))

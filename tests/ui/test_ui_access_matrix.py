@@ -1,14 +1,17 @@
 # ruff: noqa: E501 (the matrix is a table: one row per line reads best)
 """The web UI's access matrix: every page and form of the UI (route x method) for every kind of
-caller, with the status the permission evaluator calls for; a meta-test fails when a UI route has
-no row, so a new page cannot skip this table.
+caller, with the status the permission evaluator calls for; a meta-test (tests/support/routes.py)
+fails when a route of the live UI (mounted apps and static files included) answers a method that has
+no row, so a new page cannot skip this table. HEAD rows are made from the GET rows: Starlette answers
+HEAD on every GET route, with the same status.
 
 Callers: ``anon`` (signed out), ``stranger`` (a user outside the organization), ``member`` (in a
 team of the organization with read on its private repository), ``owner`` (in the owners team) and
 ``super`` (a superuser outside the organization). 303 on a page that needs an account is the
 redirect to the sign-in page; 404 hides what the caller may not know exists. POST rows hold only
 the callers that must be refused (``None`` = allowed, exercised by the area tests, not here, since
-it changes state); a refused POST must change nothing, which the area tests check per form.
+it changes state); a refused POST must change nothing: the matrix compares every table and the
+storage before and after it (tests/support/state.py).
 """
 
 from __future__ import annotations
@@ -17,13 +20,11 @@ from dataclasses import dataclass
 
 import pytest
 import pytest_asyncio
-from starlette.routing import Mount, Route
 from tests.api.support import Env, User
+from tests.support.routes import endpoints_of, missing_rows, probe_unlisted, stale_rows
+from tests.support.state import changes, snapshot
 from tests.ui.conftest import BrowserFactory
 from tests.ui.support import Browser
-
-from moorage.app import build_services, ui_context
-from moorage.ui.app import create_ui
 
 CALLERS = ("anon", "stranger", "member", "owner", "super")
 S = None  # allowed and state-changing: covered by the area tests
@@ -170,30 +171,24 @@ ROWS: list[Row] = [
     ("GET", "/oauth/authorize", "/oauth/authorize?{authorize}", 303, 200, 200, 200, 200),
     ("POST", "/oauth/authorize", "/oauth/authorize", 400, S, S, S, S),  # no client named: refused before anything
     ("POST", "/oauth/access_token", "/oauth/access_token", 401, 401, 401, 401, 401),  # RFC 6749 invalid_client
-    # last: it ends the session
+    # static files, for everyone
+    ("GET", "/static/{path:path}", "/static/moorage.css", 200, 200, 200, 200, 200),
+    # last: it ends the session (the matrix runs it last whatever is added below)
     ("POST", "/signout", "/signout", 303, 303, 303, 303, 303),
 ]  # fmt: skip
+ROWS += [("HEAD", *row[1:]) for row in ROWS if row[0] == "GET"]
 
 
-def _ui_routes(env: Env) -> set[tuple[str, str]]:
-    app = create_ui(ui_context(build_services(env.settings)))
-    out: set[tuple[str, str]] = set()
-    for route in app.app.routes:  # type: ignore[attr-defined]
-        if isinstance(route, Mount):
-            continue  # static files
-        assert isinstance(route, Route), route
-        out |= {(m, route.path) for m in route.methods or () if m != "HEAD"}
-    return out
-
-
-def test_every_ui_route_has_a_row(env: Env) -> None:
-    routes = _ui_routes(env)
-    assert len(routes) > 80, routes
+async def test_every_ui_route_has_a_row(env: Env) -> None:
+    endpoints = endpoints_of(env.app, "ui")
+    assert len(endpoints) > 80, endpoints
     rows = {(r[0], r[1]) for r in ROWS}
-    missing = sorted(routes - rows)
+    missing = missing_rows(endpoints, rows)
     assert not missing, f"UI routes without a row in the access matrix: {missing}"
-    stale = sorted(rows - routes)
+    stale = stale_rows(endpoints, rows)
     assert not stale, f"matrix rows for routes the UI does not have: {stale}"
+    answered = await probe_unlisted(env.client, endpoints, rows)
+    assert not answered, f"the UI answers methods that have no row in the access matrix: {answered}"
 
 
 @dataclass
@@ -260,21 +255,27 @@ def _fill(path: str, values: dict[str, str]) -> str:
 
 
 @pytest.mark.parametrize("caller", CALLERS)
-async def test_access_matrix(world: World, caller: str) -> None:
+async def test_access_matrix(env: Env, world: World, caller: str) -> None:
     b = world.browsers[caller]
     column = CALLERS.index(caller) + 3
     wrong: list[str] = []
-    for row in ROWS:
+    for row in sorted(ROWS, key=lambda r: r[1] == "/signout"):
         expected = row[column]
         if expected is None:
             continue
         path = _fill(row[2], world.values)
         if row[0] == "GET":
             r = await b.get(path, expect=None)
+        elif row[0] == "HEAD":
+            r = await b.client.head(path)
         else:
             page = (await b.get("/", expect=None)).text  # any page carries the session's CSRF token
             token = page.split('"X-CSRF-Token": "', 1)[1].split('"', 1)[0]
+            before = await snapshot(env.services.db, env.settings.resolved_storage_root)
             r = await b.post(path, {}, csrf=token)
+            changed = changes(before, await snapshot(env.services.db, env.settings.resolved_storage_root))
+            if changed:
+                wrong.append(f"{row[0]} {path}: refused with {r.status_code} but changed {changed}")
         if r.status_code != expected:
             wrong.append(f"{row[0]} {path}: {r.status_code}, expected {expected}")
         if r.status_code == 303 and expected == 303 and caller == "anon" and row[1] not in ("/signout",):

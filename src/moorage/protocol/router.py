@@ -32,18 +32,37 @@ Handler = Callable[[Call], Awaitable[Response]]
 @dataclass(frozen=True, slots=True)
 class Route:
     name: str
+    template: str  # the path as documentation and the route-coverage tests write it
     pattern: re.Pattern[str]
     methods: dict[str, tuple[Handler, str]]  # method -> (handler, required action)
 
 
+@dataclass(frozen=True, slots=True)
+class FixedRoute:
+    """A path of /v2 that names no repository: the base check, the token endpoint, the catalog."""
+
+    name: str
+    paths: tuple[str, ...]
+    methods: frozenset[str]
+
+
+FIXED_ROUTES: tuple[FixedRoute, ...] = (
+    FixedRoute("base", ("/v2", "/v2/"), frozenset({"GET", "HEAD"})),
+    FixedRoute("auth", ("/v2/auth",), frozenset({"GET", "POST"})),
+    FixedRoute("catalog", ("/v2/_catalog",), frozenset({"GET"})),
+)
+_FIXED_BY_PATH = {path: route for route in FIXED_ROUTES for path in route.paths}
+
 ROUTES: tuple[Route, ...] = (
     Route(
         "tags",
+        "/v2/{name}/tags/list",
         re.compile(r"(?s)^/v2/(?P<name>.+)/tags/list\Z"),
         {"GET": (listing.tags_list, "pull")},
     ),
     Route(
         "manifest",
+        "/v2/{name}/manifests/{reference}",
         re.compile(r"(?s)^/v2/(?P<name>.+)/manifests/(?P<ref>[^/]+)\Z"),
         {
             "GET": (manifests.get_manifest, "pull"),
@@ -54,6 +73,7 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "upload",
+        "/v2/{name}/blobs/uploads/{uuid}",
         re.compile(r"(?s)^/v2/(?P<name>.+)/blobs/uploads/(?P<ref>[^/]+)\Z"),
         {
             "GET": (uploads.upload_status, "push"),
@@ -64,11 +84,13 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "upload_start",
+        "/v2/{name}/blobs/uploads/",
         re.compile(r"(?s)^/v2/(?P<name>.+)/blobs/uploads/?\Z"),
         {"POST": (uploads.start_upload, "push")},
     ),
     Route(
         "blob",
+        "/v2/{name}/blobs/{digest}",
         re.compile(r"(?s)^/v2/(?P<name>.+)/blobs/(?P<ref>[^/]+)\Z"),
         {
             "GET": (blobs.get_blob, "pull"),
@@ -78,6 +100,7 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "referrers",
+        "/v2/{name}/referrers/{digest}",
         re.compile(r"(?s)^/v2/(?P<name>.+)/referrers/(?P<ref>[^/]+)\Z"),
         {"GET": (listing.referrers, "pull")},
     ),
@@ -85,11 +108,33 @@ ROUTES: tuple[Route, ...] = (
 
 
 class RegistryApp:
-    """An ASGI app serving every path under /v2."""
+    """An ASGI app serving every path under /v2.
+
+    ``fixed_routes`` and ``routes`` are the tables it dispatches on (the route-coverage tests read
+    them from the live app), ``resolve`` the decision which of them a path lands on."""
 
     def __init__(self, ctx: RegistryContext) -> None:
         self.ctx = ctx
         self.auth = Authenticator(ctx)
+        self.fixed_routes = FIXED_ROUTES
+        self.routes = ROUTES
+        self._fixed_handlers: dict[str, Callable[[Request], Awaitable[Response]]] = {
+            "base": self._base,
+            "auth": self._token,
+            "catalog": self._catalog,
+        }
+        assert self._fixed_handlers.keys() == {r.name for r in FIXED_ROUTES}
+
+    def resolve(self, path: str) -> tuple[FixedRoute | Route, re.Match[str] | None] | None:
+        """The route a path lands on (with the match of a repository route), or None."""
+        fixed = _FIXED_BY_PATH.get(path)
+        if fixed is not None:
+            return fixed, None
+        for route in self.routes:
+            m = route.pattern.match(path)
+            if m is not None:
+                return route, m
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -103,28 +148,21 @@ class RegistryApp:
         # the raw scope path: request.url would drop CR/LF/TAB (urlsplit) and choke on non-UTF-8 queries
         path: str = request.scope["path"]
         head = request.method == "HEAD"
-        if path in ("/v2", "/v2/"):
-            return "base", await self._base(request)
-        if path == "/v2/auth":
-            if request.method not in ("GET", "POST"):
-                return "auth", error_response("UNSUPPORTED", "use GET or POST", status=405)
-            return "auth", await token_endpoint(request, self.auth)
-        if path == "/v2/_catalog":
-            return "catalog", await self._catalog(request)
-        for route in ROUTES:
-            m = route.pattern.match(path)
-            if m is None:
-                continue
-            entry = route.methods.get(request.method)
-            if entry is None:
-                return route.name, error_response(
-                    "UNSUPPORTED", f"{request.method} is not supported here", status=405, head=head
-                )
-            handler, action = entry
-            name = m.group("name")
-            ref = m.groupdict().get("ref") or ""
-            return route.name, await self._call(request, route.name, name, ref, handler, action)
-        return "unknown", error_response("NAME_UNKNOWN", "no such endpoint", status=404, head=head)
+        resolved = self.resolve(path)
+        if resolved is None:
+            return "unknown", error_response("NAME_UNKNOWN", "no such endpoint", status=404, head=head)
+        route, m = resolved
+        if request.method not in route.methods:
+            return route.name, error_response(
+                "UNSUPPORTED", f"{request.method} is not supported here", status=405, head=head
+            )
+        if isinstance(route, FixedRoute):
+            return route.name, await self._fixed_handlers[route.name](request)
+        assert m is not None
+        handler, action = route.methods[request.method]
+        name = m.group("name")
+        ref = m.groupdict().get("ref") or ""
+        return route.name, await self._call(request, route.name, name, ref, handler, action)
 
     async def _authenticate(self, request: Request) -> Caller | Response:
         try:
@@ -147,9 +185,10 @@ class RegistryApp:
             )
         return Response(b"{}", media_type="application/json", headers=API_VERSION_HEADER)
 
+    async def _token(self, request: Request) -> Response:
+        return await token_endpoint(request, self.auth)
+
     async def _catalog(self, request: Request) -> Response:
-        if request.method != "GET":
-            return error_response("UNSUPPORTED", status=405)
         caller = await self._authenticate(request)
         if isinstance(caller, Response):
             return caller
