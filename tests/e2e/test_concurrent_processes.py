@@ -10,8 +10,12 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 import secrets
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -155,3 +159,101 @@ def test_concurrent_tag_moves_from_many_processes_lose_nothing(server: RegistryS
                 assert position[a.digest] < position[b.digest], (a.digest, b.digest)
     assert live.status_code == 200
     assert live.headers["docker-content-digest"] == order[-1]
+
+
+def _flock_held(path: Path) -> bool:
+    """Whether some process holds a flock on ``path`` (read from /proc/locks: probing with a lock
+    of our own could itself make the server's claim fail)."""
+    inode = os.stat(path).st_ino
+    with open("/proc/locks") as f:
+        return any(
+            line.split()[1] == "FLOCK" and line.split()[5].endswith(f":{inode}") for line in f if line.strip()
+        )
+
+
+def _wait_for_claim(path: Path, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _flock_held(path):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+CHUNK = 1024 * 1024 + 4099  # odd sizes: chunk edges fall inside hash blocks and write blocks
+CHUNKS = 6
+RACED = 2  # the chunk whose PATCH is retried while the original is still sending
+
+
+@pytest.mark.parametrize("topology", ["two-workers", "two-servers"])
+def test_chunked_upload_across_processes_with_a_racing_retry(
+    tmp_path: Path, server: RegistryServer, topology: str
+) -> None:
+    """A chunked upload whose PATCHes go to different server processes: every request on a new
+    connection to one ``serve`` with two workers (the kernel picks the worker), or alternating
+    between two servers on one data directory and database. One PATCH is retried while its
+    original is still sending its body: the original holds the upload, so the retry gets 416 with
+    the upload's real Range and changes nothing, the original gets 202, and the finished blob has
+    exactly the bytes sent. Before upload state was shared and appends locked, both got 202 and the
+    upload held the chunk twice."""
+    servers = [server]
+    if topology == "two-servers":
+        servers.append(start_moorage(tmp_path / "b", name="moorage-b", beside=server))
+    try:
+        data = os.urandom(CHUNK * CHUNKS - 1234)
+        chunks = [data[i : i + CHUNK] for i in range(0, len(data), CHUNK)]
+        name = f"admin/upload-{secrets.token_hex(4)}"
+        auth = (server.admin, server.password)
+
+        def request(i: int, method: str, path: str, **kwargs: object) -> httpx.Response:
+            # a new client (and connection) per request: nothing ties two requests to one process
+            with httpx.Client(base_url=servers[i % len(servers)].url, auth=auth, timeout=60.0) as c:
+                return c.request(method, path, **kwargs)  # type: ignore[arg-type]
+
+        started = request(0, "POST", f"/v2/{name}/blobs/uploads/")
+        assert started.status_code == 202, started.text
+        location = started.headers["location"]
+        upload_file = server.data_dir / "storage" / "uploads" / location.rsplit("/", 1)[1]
+        offset = 0
+        for i, chunk in enumerate(chunks):
+            headers = {
+                "Content-Range": f"{offset}-{offset + len(chunk) - 1}",
+                "Content-Length": str(len(chunk)),
+                "Content-Type": "application/octet-stream",
+            }
+            if i != RACED:
+                r = request(i, "PATCH", location, content=chunk, headers=headers)
+                assert r.status_code == 202, r.text
+            else:
+                release = threading.Event()
+
+                def slow(chunk: bytes = chunk, release: threading.Event = release) -> Iterator[bytes]:
+                    yield chunk[:65536]
+                    release.wait(60)
+                    yield chunk[65536:]
+
+                with ThreadPoolExecutor(1) as pool:
+                    original = pool.submit(request, i, "PATCH", location, content=slow(), headers=headers)
+                    _wait_for_claim(upload_file)  # the original's handler holds the upload
+                    try:
+                        retry = request(i + 1, "PATCH", location, content=chunk, headers=headers)
+                    finally:
+                        release.set()
+                    first = original.result(timeout=120)
+                assert (first.status_code, retry.status_code) == (202, 416), (first.text, retry.text)
+                assert retry.json()["errors"][0]["code"] == "BLOB_UPLOAD_INVALID"
+                assert retry.headers["range"] == f"0-{offset - 1}"
+                assert retry.headers["location"] == location
+                r = first
+            offset += len(chunk)
+            assert r.headers["range"] == f"0-{offset - 1}"
+        digest = _sha256(data)
+        done = request(CHUNKS, "PUT", location, params={"digest": digest})
+        assert done.status_code == 201, done.text
+        for i in range(len(servers)):
+            pulled = request(i, "GET", f"/v2/{name}/blobs/{digest}")
+            assert pulled.status_code == 200
+            assert pulled.content == data
+    finally:
+        for extra in servers[1:]:
+            extra.stop()
