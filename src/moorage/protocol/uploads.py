@@ -118,7 +118,9 @@ async def patch_upload(call: Call) -> Response:
         size = exc.detail.get("size") if isinstance(exc.detail, dict) else None
         if not isinstance(size, int):
             raise
-        return from_exception(exc, headers=_upload_headers(call, UploadInfo(call.ref, call.name, size)))
+        headers = _upload_headers(call, UploadInfo(call.ref, call.name, size))
+        del headers["Content-Length"]  # the error body has its own
+        return from_exception(exc, headers=headers)
     return Response(b"", status_code=202, headers=_upload_headers(call, info))
 
 
