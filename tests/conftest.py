@@ -10,6 +10,7 @@ Without that variable an unreachable server is a test failure, never a silent sk
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import sys
@@ -70,9 +71,9 @@ async def _drop_database(admin_url: str, name: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="session")
-def postgres_database_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for this test session, dropped at the end."""
+@contextlib.contextmanager
+def _fresh_postgres_database() -> Iterator[str]:
+    """Create an empty PostgreSQL database, yield its URL, drop it afterwards."""
     if skip_postgres():
         from tests.support.tools import missing
 
@@ -94,3 +95,17 @@ def postgres_database_url() -> Iterator[str]:
         yield _with_database(admin, name)
     finally:
         asyncio.run(_drop_database(admin, name))
+
+
+@pytest.fixture(scope="session")
+def postgres_database_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test session, dropped at the end."""
+    with _fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def own_postgres_database_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test (servers started by it create their own users)."""
+    with _fresh_postgres_database() as url:
+        yield url

@@ -47,7 +47,9 @@ async def test_concurrent_push_of_same_manifest(client: httpx.AsyncClient, uid: 
 
 
 async def test_concurrent_moves_of_one_tag(client: httpx.AsyncClient, uid: str) -> None:
-    """Last writer wins; every PUT succeeds and exactly one live tag remains."""
+    """Every PUT succeeds, each move is in the tag's history once, and the live tag is the last row.
+
+    (tests/e2e/test_concurrent_processes.py does the same from several OS processes.)"""
     name = f"admin/{uid}"
     config = b'{"os":"linux"}'
     await push_blob(client, name, config)
@@ -62,7 +64,15 @@ async def test_concurrent_moves_of_one_tag(client: httpx.AsyncClient, uid: str) 
     tags = (await client.get(f"/v2/{name}/tags/list", headers=AUTH)).json()["tags"]
     assert tags == ["latest"]
     r = await client.get(f"/v2/{name}/manifests/latest", headers=AUTH)
-    assert r.headers["docker-content-digest"] in {sha256(raw) for raw in raws}
+    history = await client.get(
+        f"/api/v1/repository/{name}/tag/",
+        params={"onlyActiveTags": "false", "specificTag": "latest"},
+        headers=AUTH,
+    )
+    rows = history.json()["tags"]  # newest first
+    assert sorted(row["manifest_digest"] for row in rows) == sorted(sha256(raw) for raw in raws)
+    assert [row["active"] for row in rows] == [True] + [False] * (len(raws) - 1)
+    assert r.headers["docker-content-digest"] == rows[0]["manifest_digest"]
 
 
 async def test_concurrent_chunks_to_one_upload(client: httpx.AsyncClient, uid: str) -> None:

@@ -153,7 +153,10 @@ async def test_out_of_order_chunk(client: httpx.AsyncClient, uid: str) -> None:
     assert r.status_code == 202
     r = await client.patch(location, content=b"abcdefghij", headers={**AUTH, "Content-Range": "20-29"})
     assert r.status_code == 416, r.text
-    error_codes(r)
+    assert error_codes(r) == ["BLOB_UPLOAD_INVALID"]
+    assert int(r.headers["content-length"]) == len(r.content) > 0
+    # the refusal says where the upload really is, as the distribution spec asks
+    assert (r.headers["range"], r.headers["location"]) == ("0-9", location)
     r = await client.patch(location, content=b"abcdefghij", headers={**AUTH, "Content-Range": "0-9"})
     assert r.status_code == 416, r.text
     # the upload is still usable from where it really is

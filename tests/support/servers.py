@@ -31,6 +31,7 @@ class RegistryServer:
     data_dir: Path
     process: Background
     ca_cert: Path | None = None
+    database_url: str | None = None
 
     def logs(self) -> str:
         return self.process.logs()
@@ -67,13 +68,22 @@ def start_moorage(
     tls: TlsFiles | None = None,
     database_url: str | None = None,
     name: str = "moorage",
+    beside: RegistryServer | None = None,
 ) -> RegistryServer:
-    """Create users ``admin`` (superuser) and ``alice``, start ``moorage serve``, wait until healthy."""
-    data_dir = base / "data"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    password, alice_password = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-    create_user(data_dir, "admin", password, superuser=True, database_url=database_url)
-    create_user(data_dir, "alice", alice_password, superuser=False, database_url=database_url)
+    """Create users ``admin`` (superuser) and ``alice``, start ``moorage serve``, wait until healthy.
+
+    With ``beside``, start another server on that server's data directory and database (a second
+    node sharing its storage and metadata) with the same users; ``base`` then holds only its logs.
+    """
+    if beside is not None:
+        data_dir, database_url = beside.data_dir, beside.database_url
+        password, alice_password = beside.password, beside.alice_password
+    else:
+        data_dir = base / "data"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        password, alice_password = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+        create_user(data_dir, "admin", password, superuser=True, database_url=database_url)
+        create_user(data_dir, "alice", alice_password, superuser=False, database_url=database_url)
     port = free_port()
     args = [
         moorage_executable(),
@@ -105,6 +115,7 @@ def start_moorage(
         data_dir=data_dir,
         process=process,
         ca_cert=tls.cert if tls else None,
+        database_url=database_url,
     )
     try:
         process.wait_until(lambda: _health_ok(server.url, verify), timeout=START_TIMEOUT, what="healthy")

@@ -28,21 +28,22 @@ def driver(tmp_path: Path, request: pytest.FixtureRequest) -> FilesystemDriver:
     return FilesystemDriver(tmp_path / "store", fsync=request.param)
 
 
-async def test_upload_append_hash_commit(driver: FilesystemDriver) -> None:
+async def _size(driver: FilesystemDriver, upload_id: str) -> int | None:
+    state = await driver.upload_state(upload_id)
+    return None if state is None else state.offset
+
+
+async def test_upload_append_commit(driver: FilesystemDriver) -> None:
     await driver.start_upload("u1", {"repository": "ns/app"})
-    assert await driver.upload_size("u1") == 0
-    hasher = hashlib.sha256()
-    r1 = await driver.append_upload("u1", _chunks([b"hello ", b"world"]), hasher)
-    assert r1.size == 11
-    r2 = await driver.append_upload("u1", _chunks([b"!"]), hasher)
-    assert r2.size == 12
+    assert await _size(driver, "u1") == 0
+    r1 = await driver.append_upload("u1", _chunks([b"hello ", b"world"]))
+    assert r1.offset == 11
+    r2 = await driver.append_upload("u1", _chunks([b"!"]), offset=11)
+    assert r2.offset == 12
     data = b"hello world!"
-    assert hasher.hexdigest() == hashlib.sha256(data).hexdigest()
-    assert await driver.hash_upload("u1", "sha256") == hashlib.sha256(data).hexdigest()
-    assert await driver.hash_upload("u1", "sha512") == hashlib.sha512(data).hexdigest()
     digest = sha256_of(data)
-    await driver.commit_upload("u1", digest)
-    assert await driver.upload_size("u1") is None
+    assert await driver.commit_upload("u1", digest) == 12
+    assert await driver.upload_state("u1") is None
     assert await driver.blob_size(digest) == 12
     assert await _read(driver, digest) == data
     path = driver.local_path(digest)
@@ -51,26 +52,26 @@ async def test_upload_append_hash_commit(driver: FilesystemDriver) -> None:
     assert path.read_bytes() == data
 
 
+async def test_commit_with_sha512_hashes_the_stored_bytes(driver: FilesystemDriver) -> None:
+    data = b"not sha-256"
+    await driver.start_upload("u5", {"repository": "ns/app"})
+    await driver.append_upload("u5", _chunks([data]))
+    digest = Digest.parse("sha512:" + hashlib.sha512(data).hexdigest())
+    assert await driver.commit_upload("u5", digest) == len(data)
+    assert await _read(driver, digest) == data
+
+
 async def test_large_upload_crosses_write_blocks(driver: FilesystemDriver) -> None:
     parts = [os.urandom(300_000) for _ in range(8)]  # > the 1 MiB write block, odd sizes
     data = b"".join(parts)
     await driver.start_upload("big", {"repository": "ns/app"})
-    hasher = hashlib.sha256()
-    result = await driver.append_upload("big", _chunks(parts), hasher)
-    assert result.size == len(data)
-    assert hasher.hexdigest() == hashlib.sha256(data).hexdigest()
+    result = await driver.append_upload("big", _chunks(parts))
+    assert result.offset == len(data)
     digest = sha256_of(data)
     await driver.commit_upload("big", digest)
     assert await _read(driver, digest) == data
     assert await _read(driver, digest, 299_990, 300_010) == data[299_990:300_011]
     assert await _read(driver, digest, len(data) - 5) == data[-5:]
-
-
-async def test_append_without_hasher(driver: FilesystemDriver) -> None:
-    await driver.start_upload("nohash", {"repository": "ns/app"})
-    result = await driver.append_upload("nohash", _chunks([b"abc"]), None)
-    assert result.size == 3
-    assert await driver.hash_upload("nohash", "sha256") == hashlib.sha256(b"abc").hexdigest()
 
 
 async def test_commit_is_atomic(driver: FilesystemDriver) -> None:
@@ -80,10 +81,10 @@ async def test_commit_is_atomic(driver: FilesystemDriver) -> None:
     blob_path = driver.root / blob_key(digest)
     await driver.start_upload("atomic", {"repository": "ns/app"})
     assert not blob_path.exists()
-    await driver.append_upload("atomic", _chunks([data[:100]]), None)
+    await driver.append_upload("atomic", _chunks([data[:100]]))
     assert not blob_path.exists()
     assert await driver.blob_size(digest) is None
-    await driver.append_upload("atomic", _chunks([data[100:]]), None)
+    await driver.append_upload("atomic", _chunks([data[100:]]))
     assert not blob_path.exists()
     assert (driver.root / upload_key("atomic")).exists()
     await driver.commit_upload("atomic", digest)
@@ -98,17 +99,17 @@ async def test_commit_of_existing_blob_keeps_it(driver: FilesystemDriver) -> Non
     digest = sha256_of(data)
     for upload_id in ("a", "b"):
         await driver.start_upload(upload_id, {"repository": "ns/app"})
-        await driver.append_upload(upload_id, _chunks([data]), None)
+        await driver.append_upload(upload_id, _chunks([data]))
         await driver.commit_upload(upload_id, digest)
-        assert await driver.upload_size(upload_id) is None
+        assert await driver.upload_state(upload_id) is None
     assert await _read(driver, digest) == data
 
 
 async def test_cancel_upload(driver: FilesystemDriver) -> None:
     await driver.start_upload("c", {"repository": "ns/app"})
-    await driver.append_upload("c", _chunks([b"partial"]), None)
+    await driver.append_upload("c", _chunks([b"partial"]))
     await driver.cancel_upload("c")
-    assert await driver.upload_size("c") is None
+    assert await driver.upload_state("c") is None
     await driver.cancel_upload("c")  # idempotent
     assert list((driver.root / "blobs").rglob("*")) == []
 
@@ -124,13 +125,13 @@ async def test_bad_upload_ids(driver: FilesystemDriver, upload_id: str) -> None:
     with pytest.raises(ValueError, match="upload id"):
         await driver.start_upload(upload_id, {"repository": "ns/app"})
     with pytest.raises(ValueError, match="upload id"):
-        await driver.upload_size(upload_id)
+        await driver.upload_state(upload_id)
 
 
 async def test_delete_blob(driver: FilesystemDriver) -> None:
     digest = sha256_of(b"gone")
     await driver.start_upload("d", {"repository": "ns/app"})
-    await driver.append_upload("d", _chunks([b"gone"]), None)
+    await driver.append_upload("d", _chunks([b"gone"]))
     await driver.commit_upload("d", digest)
     await driver.delete_blob(digest)
     assert await driver.blob_size(digest) is None
@@ -157,7 +158,8 @@ def test_layout() -> None:
 
 async def test_upload_record_is_kept_beside_the_bytes_and_removed_with_them(driver: FilesystemDriver) -> None:
     await driver.start_upload("u9", {"repository": "ns/app", "created_by": "alice"})
-    assert await driver.upload_meta("u9") == {"repository": "ns/app", "created_by": "alice"}
+    state = await driver.upload_state("u9")
+    assert state is not None
+    assert state.meta == {"repository": "ns/app", "created_by": "alice"}
     await driver.cancel_upload("u9")
-    assert await driver.upload_meta("u9") is None
-    assert await driver.upload_size("u9") is None
+    assert await driver.upload_state("u9") is None

@@ -181,5 +181,9 @@ def _run_server(settings: Settings, cert: Path | None, key: Path | None) -> None
         access_log=settings.access_log,
         log_level=settings.log_level,
         timeout_keep_alive=75,
+        # the supervisor kills a worker that does not answer its ping in time; starting a worker
+        # (a fresh interpreter importing the app) can take longer than the default 5 s on a busy
+        # 2-core machine, and then workers are killed and restarted in a loop and never serve
+        timeout_worker_healthcheck=60,
         proxy_headers=False,
     )

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from moorage.domain.digest import Digest
 from moorage.domain.errors import BlobUploadInvalid, DigestInvalid, RangeInvalid, SizeInvalid
 from moorage.domain.reference import is_valid_name
-from moorage.protocol.errors import API_VERSION_HEADER
+from moorage.protocol.errors import API_VERSION_HEADER, from_exception
 from moorage.protocol.handler import Call
 from moorage.registry.types import BlobInfo, UploadInfo
 
@@ -111,7 +111,16 @@ async def patch_upload(call: Call) -> Response:
             raise RangeInvalid("Content-Range end is before its start")
         if length is not None and length != end - start + 1:
             raise RangeInvalid("Content-Range does not match Content-Length")
-    info = await call.ctx.uploads.append(call.name, call.ref, _body(call), start=start, length=length)
+    try:
+        info = await call.ctx.uploads.append(call.name, call.ref, _body(call), start=start, length=length)
+    except RangeInvalid as exc:
+        # out of order, or racing another request on this upload: say where the upload really is
+        size = exc.detail.get("size") if isinstance(exc.detail, dict) else None
+        if not isinstance(size, int):
+            raise
+        headers = _upload_headers(call, UploadInfo(call.ref, call.name, size))
+        del headers["Content-Length"]  # the error body has its own
+        return from_exception(exc, headers=headers)
     return Response(b"", status_code=202, headers=_upload_headers(call, info))
 
 
@@ -121,15 +130,14 @@ async def finish_upload(call: Call) -> Response:
         raise DigestInvalid("the digest query parameter is required to finish an upload")
     digest = Digest.parse(digest_param)
     content_range = call.request.headers.get("content-range")
+    start: int | None = None
     if content_range:
         m = _CONTENT_RANGE_RE.fullmatch(content_range.strip())
         if m is None:
             raise BlobUploadInvalid("malformed Content-Range")
-        info = await call.ctx.uploads.get(call.name, call.ref)
-        if int(m.group(1)) != info.size:
-            raise RangeInvalid(f"chunk starts at {m.group(1)} but the upload has {info.size} bytes")
+        start = int(m.group(1))
     body = _body(call) if _has_body(call) else None
-    blob = await call.ctx.uploads.complete(call.name, call.ref, digest, body, call.actor)
+    blob = await call.ctx.uploads.complete(call.name, call.ref, digest, body, call.actor, start=start)
     return _blob_created(call, blob)
 
 

@@ -11,7 +11,7 @@ from moorage.domain.digest import Digest
 from moorage.domain.errors import BlobUnknown
 from moorage.registry.cache import ReadCache
 from moorage.registry.repositories import Repositories
-from moorage.registry.sql import insert_ignore
+from moorage.registry.sql import insert_ignore, lock_repository
 from moorage.registry.types import BlobInfo
 from moorage.storage.base import StorageDriver
 
@@ -79,7 +79,8 @@ class Blobs:
         """Remove a blob from a repository. The bytes stay until garbage collection finds them unused."""
         async with self.db.write() as s:
             repo = await self.repositories.get_in(s, repository)
-            if repo is None:
+            # the lock orders this unlink with a manifest push checking its blobs (see lock_repository)
+            if repo is None or not await lock_repository(s, repo.id):
                 raise BlobUnknown("blob unknown to registry", {"digest": str(digest)})
             blob_id = (await s.execute(select(Blob.id).where(Blob.digest == str(digest)))).scalar()
             if blob_id is None:

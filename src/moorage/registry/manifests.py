@@ -32,10 +32,19 @@ from moorage.domain.manifest import ParsedManifest, parse_manifest
 from moorage.domain.reference import is_valid_tag, validate_tag
 from moorage.registry.cache import ReadCache
 from moorage.registry.repositories import Repositories
-from moorage.registry.sql import insert_ignore, insert_ignore_many, insert_ignore_returning_id
+from moorage.registry.sql import (
+    insert_ignore,
+    insert_ignore_many,
+    insert_ignore_returning_id,
+    lock_repository,
+)
 from moorage.registry.types import ManifestRecord, PutManifestResult
 
 _CACHE_MAX_MANIFEST = 256 * 1024
+
+
+class TagMoveLost(RuntimeError):
+    """A tag move whose new row did not land: never acknowledged (the transaction rolls back)."""
 
 
 class Manifests:
@@ -117,6 +126,7 @@ class Manifests:
         parsed = parse_manifest(raw, content_type)
         async with self.db.write() as s:
             repo = await self.repositories.ensure_in(s, repository, actor)
+            await _lock(s, repo.id, repository)  # the checks below hold until commit
             blob_ids = await self._check_blobs(s, repo.id, parsed)
             child_ids = await self._check_children(s, repo.id, parsed)
             manifest_id = await self._store(s, digest, raw, parsed)
@@ -202,22 +212,28 @@ class Manifests:
     async def _move_tag(
         self, s: AsyncSession, repo_id: int, tag: str, manifest_id: int, by: str | None
     ) -> bool:
-        """Point ``tag`` at the manifest: end a live row that points elsewhere, then start a new one.
+        """Point ``tag`` at the manifest: end the live row if it points elsewhere, then start a new
+        one. True when a live row was ended (a move), False for a new tag or one already there.
 
-        The insert is ignored when the live row already points at this manifest (partial unique index).
+        The caller holds the repository's lock (:func:`lock_repository`), so the live row read here
+        is the one this transaction ends; the new row starts no earlier than the row it replaces
+        (history stays ordered even if clocks of two nodes disagree). An insert that did not land
+        raises instead of acknowledging a move that did not happen.
         """
-        now = datetime.now(UTC)
-        ended = await s.execute(
-            update(Tag)
-            .where(
-                Tag.repository_id == repo_id,
-                Tag.name == tag,
-                Tag.lifetime_end.is_(None),
-                Tag.manifest_id != manifest_id,
+        live = (
+            await s.execute(
+                select(Tag.id, Tag.manifest_id, Tag.lifetime_start).where(
+                    Tag.repository_id == repo_id, Tag.name == tag, Tag.lifetime_end.is_(None)
+                )
             )
-            .values(lifetime_end=now)
-        )
-        await insert_ignore(
+        ).first()
+        if live is not None and live.manifest_id == manifest_id:
+            return False
+        now = datetime.now(UTC)
+        if live is not None:
+            now = max(now, _aware(live.lifetime_start))
+            await s.execute(update(Tag).where(Tag.id == live.id).values(lifetime_end=now))
+        new_id = await insert_ignore_returning_id(
             s,
             Tag,
             {
@@ -228,7 +244,9 @@ class Manifests:
                 "created_by": by,
             },
         )
-        return bool(ended.rowcount)  # type: ignore[attr-defined]
+        if new_id is None:
+            raise TagMoveLost(f"tag {tag!r} was changed by a concurrent writer; nothing was stored")
+        return live is not None
 
     async def delete(self, repository: str, digest: Digest, actor: Actor | None = None) -> None:
         """Delete a manifest from a repository by digest; every tag pointing at it in that repository ends."""
@@ -236,6 +254,7 @@ class Manifests:
             repo = await self.repositories.get_in(s, repository)
             if repo is None:
                 raise NameUnknown("repository name not known to registry", {"name": repository})
+            await _lock(s, repo.id, repository)
             manifest_id = (
                 await s.execute(
                     select(Manifest.id)
@@ -273,6 +292,7 @@ class Manifests:
             repo = await self.repositories.get_in(s, repository)
             if repo is None:
                 raise NameUnknown("repository name not known to registry", {"name": repository})
+            await _lock(s, repo.id, repository)
             manifest_id = (
                 await s.execute(
                     select(Manifest.id)
@@ -293,6 +313,15 @@ class Manifests:
             )
             self.repositories.touch(s, repository)
             return moved
+
+
+async def _lock(s: AsyncSession, repo_id: int, repository: str) -> None:
+    if not await lock_repository(s, repo_id):
+        raise NameUnknown("repository name not known to registry", {"name": repository})
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def _valid_reference(reference: str) -> bool:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moorage.db.models import Base
+from moorage.db.models import Base, Repository
 
 
 def _insert(session: AsyncSession, model: type[Base]) -> Any:
@@ -36,3 +36,19 @@ async def insert_ignore_returning_id(
     table = cast(Table, model.__table__)
     stmt = _insert(session, model).values(**values).returning(table.c.id)
     return (await session.execute(stmt)).scalar()
+
+
+async def lock_repository(session: AsyncSession, repository_id: int) -> bool:
+    """Serialize the writers of one repository until this transaction ends; False when it is gone.
+
+    Tag moves and the reference checks before a manifest is stored read rows and then write on
+    what they read; under PostgreSQL's READ COMMITTED two such transactions on one repository can
+    interleave and lose a write. So they first lock the repository's row (``FOR NO KEY UPDATE``:
+    it waits for the other writers of that repository but not for inserts of rows that merely
+    reference it, which take only a key-share lock). SQLite needs nothing: every write transaction
+    already holds the database's single write lock (``BEGIN IMMEDIATE``).
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    stmt = select(Repository.id).where(Repository.id == repository_id).with_for_update(key_share=True)
+    return (await session.execute(stmt)).scalar() is not None

@@ -16,6 +16,7 @@ from moorage.domain.errors import ManifestUnknown, NameUnknown
 from moorage.domain.reference import validate_tag
 from moorage.registry.cache import ReadCache
 from moorage.registry.repositories import Repositories
+from moorage.registry.sql import lock_repository
 from moorage.registry.types import TagChange, TagRecord, TagRow
 
 _DELETE_KINDS = ("delete_tag", "delete_manifest")
@@ -60,7 +61,7 @@ class Tags:
         validate_tag(tag)
         async with self.db.write() as s:
             repo = await self.repositories.get_in(s, repository)
-            if repo is None:
+            if repo is None or not await lock_repository(s, repo.id):
                 raise NameUnknown("repository name not known to registry", {"name": repository})
             res = await s.execute(
                 update(Tag)

@@ -1,16 +1,17 @@
 """Blob uploads: monolithic, chunked (resumable) and cross-repository mounts.
 
-The running hash of an upload lives in the process that received its bytes; if the next chunk lands on
-another process (or after a restart), the upload is re-hashed from storage when it completes.
+This service keeps nothing in memory between requests. An upload's state (its repository, the
+bytes accepted so far and the running SHA-256 state) lives beside its bytes in storage, and the
+driver serializes every change to one upload across processes and compare-and-sets its offset:
+a PATCH that does not start where the upload ends, or that races another request on the same
+upload (a client's retry and its original, on any worker or server), is refused with 416 and
+changes nothing. Completion on any process verifies the digest from the saved hash state.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 from sqlalchemy import select
 
@@ -18,17 +19,33 @@ from moorage.db.engine import Database
 from moorage.db.models import Blob, RepositoryBlob
 from moorage.domain.actor import Actor
 from moorage.domain.digest import Digest
-from moorage.domain.errors import BlobUploadInvalid, BlobUploadUnknown, DigestInvalid, RangeInvalid
+from moorage.domain.errors import (
+    BlobUploadInvalid,
+    BlobUploadUnknown,
+    DigestInvalid,
+    RangeInvalid,
+    RegistryError,
+)
 from moorage.registry.repositories import Repositories
 from moorage.registry.sql import insert_ignore
 from moorage.registry.types import BlobInfo, UploadInfo
-from moorage.storage.base import StorageDriver
+from moorage.storage.base import (
+    StorageDriver,
+    UploadBusy,
+    UploadDigestMismatch,
+    UploadError,
+    UploadOffsetMismatch,
+    UploadUnknown,
+)
 
 
-@dataclass(slots=True)
-class _RunningHash:
-    hasher: hashlib._Hash
-    offset: int
+def _registry_error(exc: UploadError) -> RegistryError:
+    """The OCI error for a refused upload operation (``size``: the bytes the upload still holds)."""
+    if isinstance(exc, UploadUnknown):
+        return BlobUploadUnknown("blob upload unknown to registry")
+    if isinstance(exc, UploadBusy | UploadOffsetMismatch):
+        return RangeInvalid(str(exc), {"size": exc.offset})
+    return BlobUploadInvalid(str(exc), {"size": exc.offset})  # UploadLengthMismatch
 
 
 class Uploads:
@@ -36,18 +53,6 @@ class Uploads:
         self.db = db
         self.storage = storage
         self.repositories = repositories
-        self._hashes: dict[str, _RunningHash] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    def _lock(self, upload_id: str) -> asyncio.Lock:
-        lock = self._locks.get(upload_id)
-        if lock is None:
-            lock = self._locks[upload_id] = asyncio.Lock()
-        return lock
-
-    def _forget(self, upload_id: str) -> None:
-        self._hashes.pop(upload_id, None)
-        self._locks.pop(upload_id, None)
 
     async def start(self, repository: str, actor: Actor | None) -> UploadInfo:
         """Begin an upload. Its state (which repository, who) lives beside its bytes in storage, so
@@ -57,18 +62,15 @@ class Uploads:
         await self.storage.start_upload(
             upload_id, {"repository": repository, "created_by": actor.name if actor else None}
         )
-        self._hashes[upload_id] = _RunningHash(hashlib.sha256(), 0)
         return UploadInfo(upload_id, repository, 0)
 
     async def get(self, repository: str, upload_id: str) -> UploadInfo:
         if not _valid_id(upload_id):
             raise BlobUploadUnknown("blob upload unknown to registry")
-        meta = await self.storage.upload_meta(upload_id)
-        found = meta is not None and meta.get("repository") == repository
-        size = await self.storage.upload_size(upload_id) if found else None
-        if size is None:
+        state = await self.storage.upload_state(upload_id)
+        if state is None or state.meta.get("repository") != repository:
             raise BlobUploadUnknown("blob upload unknown to registry")
-        return UploadInfo(upload_id, repository, size)
+        return UploadInfo(upload_id, repository, state.offset)
 
     async def append(
         self,
@@ -80,27 +82,12 @@ class Uploads:
         length: int | None = None,
     ) -> UploadInfo:
         """Append a chunk. ``start`` (from Content-Range) must equal the bytes received so far."""
-        async with self._lock(upload_id):
-            info = await self.get(repository, upload_id)
-            if start is not None and start != info.size:
-                raise RangeInvalid(
-                    f"chunk starts at {start} but the upload has {info.size} bytes", {"size": info.size}
-                )
-            running = self._hashes.get(upload_id)
-            if running is not None and running.offset != info.size:
-                running = None
-                self._hashes.pop(upload_id, None)
-            result = await self.storage.append_upload(
-                upload_id, body, running.hasher if running is not None else None
-            )
-            if running is not None:
-                running.offset = result.size
-            if length is not None and result.size - info.size != length:
-                raise BlobUploadInvalid(
-                    f"chunk length {result.size - info.size} does not match the declared {length}",
-                    {"size": result.size},
-                )
-            return UploadInfo(upload_id, repository, result.size)
+        await self.get(repository, upload_id)
+        try:
+            state = await self.storage.append_upload(upload_id, body, offset=start, length=length)
+        except UploadError as exc:
+            raise _registry_error(exc) from None
+        return UploadInfo(upload_id, repository, state.offset)
 
     async def complete(
         self,
@@ -109,44 +96,52 @@ class Uploads:
         digest: Digest,
         body: AsyncIterator[bytes] | None,
         actor: Actor | None = None,
+        *,
+        start: int | None = None,
     ) -> BlobInfo:
-        """Finish an upload: append the last chunk, verify the digest, store the blob, link it."""
-        info = await self.append(repository, upload_id, body) if body is not None else None
-        async with self._lock(upload_id):
-            if info is None:
-                info = await self.get(repository, upload_id)
-            running = self._hashes.get(upload_id)
-            if running is not None and running.offset == info.size and digest.algorithm == "sha256":
-                actual = running.hasher.hexdigest()
-            else:
-                actual = await self.storage.hash_upload(upload_id, digest.algorithm)
-            if actual != digest.hex:
-                await self._drop(upload_id)
-                raise DigestInvalid(
-                    "provided digest did not match uploaded content",
-                    {"expected": str(digest), "actual": f"{digest.algorithm}:{actual}"},
+        """Finish an upload: append the last chunk, verify the digest, store the blob, link it.
+
+        The commit is compare-and-set on the size this request saw, so a chunk that another
+        request appended in between is never committed unverified by this one."""
+        if body is not None:
+            info = await self.append(repository, upload_id, body, start=start)
+        else:
+            info = await self.get(repository, upload_id)
+            if start is not None and start != info.size:
+                raise RangeInvalid(
+                    f"chunk starts at {start} but the upload has {info.size} bytes", {"size": info.size}
                 )
-            await self.storage.commit_upload(upload_id, digest)
-            async with self.db.write() as s:
-                repo = await self.repositories.ensure_in(s, repository, actor)
-                await insert_ignore(s, Blob, {"digest": str(digest), "size": info.size})
-                blob_id = (await s.execute(select(Blob.id).where(Blob.digest == str(digest)))).scalar_one()
-                await insert_ignore(
-                    s,
-                    RepositoryBlob,
-                    {"repository_id": repo.id, "blob_id": blob_id},
-                )
-                self.repositories.touch(s, repository)
-            self._forget(upload_id)
-            return BlobInfo(str(digest), info.size)
+        try:
+            size = await self.storage.commit_upload(upload_id, digest, offset=info.size)
+        except UploadDigestMismatch as exc:
+            await self._drop(upload_id)
+            raise DigestInvalid(
+                "provided digest did not match uploaded content",
+                {"expected": str(digest), "actual": f"{digest.algorithm}:{exc.actual}"},
+            ) from None
+        except UploadError as exc:
+            raise _registry_error(exc) from None
+        async with self.db.write() as s:
+            repo = await self.repositories.ensure_in(s, repository, actor)
+            await insert_ignore(s, Blob, {"digest": str(digest), "size": size})
+            blob_id = (await s.execute(select(Blob.id).where(Blob.digest == str(digest)))).scalar_one()
+            await insert_ignore(
+                s,
+                RepositoryBlob,
+                {"repository_id": repo.id, "blob_id": blob_id},
+            )
+            self.repositories.touch(s, repository)
+        return BlobInfo(str(digest), size)
 
     async def cancel(self, repository: str, upload_id: str) -> None:
         await self.get(repository, upload_id)
         await self._drop(upload_id)
 
     async def _drop(self, upload_id: str) -> None:
-        await self.storage.cancel_upload(upload_id)
-        self._forget(upload_id)
+        try:
+            await self.storage.cancel_upload(upload_id)
+        except UploadError as exc:
+            raise _registry_error(exc) from None
 
 
 def _valid_id(upload_id: str) -> bool:

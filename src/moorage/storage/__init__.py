@@ -1,5 +1,5 @@
 """Content-addressed blob storage behind the StorageDriver protocol."""
 
-from moorage.storage.base import BlobWriteResult, StorageDriver
+from moorage.storage.base import StorageDriver, UploadState
 
-__all__ = ["BlobWriteResult", "StorageDriver"]
+__all__ = ["StorageDriver", "UploadState"]

@@ -15,9 +15,49 @@ from moorage.domain.digest import Digest
 
 
 @dataclass(frozen=True, slots=True)
-class BlobWriteResult:
-    size: int
-    """Size of the upload after the write."""
+class UploadState:
+    """What storage knows of an upload: the record given at start, and the bytes accepted so far."""
+
+    meta: dict[str, Any]
+    offset: int
+
+
+class UploadError(Exception):
+    """Base of the upload errors a driver raises; the registry maps them to OCI errors."""
+
+    def __init__(self, message: str, offset: int = 0) -> None:
+        super().__init__(message)
+        self.offset = offset
+        """Bytes the upload holds (unchanged by the refused request)."""
+
+
+class UploadUnknown(UploadError):
+    """No such upload (never started, finished, cancelled)."""
+
+
+class UploadBusy(UploadError):
+    """Another request (in this process or another) is writing to or finishing the upload."""
+
+
+class UploadOffsetMismatch(UploadError):
+    """The request expected the upload to hold a different number of bytes (compare-and-set lost)."""
+
+
+class UploadLengthMismatch(UploadError):
+    """The chunk received was not as long as declared; nothing of it was accepted."""
+
+    def __init__(self, message: str, offset: int, received: int) -> None:
+        super().__init__(message, offset)
+        self.received = received
+
+
+class UploadDigestMismatch(UploadError):
+    """The upload's bytes do not have the digest given to finish it."""
+
+    def __init__(self, message: str, offset: int, actual: str) -> None:
+        super().__init__(message, offset)
+        self.actual = actual
+        """Hex digest of the bytes, in the algorithm that was asked for."""
 
 
 class StorageDriver(Protocol):
@@ -35,30 +75,34 @@ class StorageDriver(Protocol):
     async def start_upload(self, upload_id: str, meta: dict[str, Any]) -> None:
         """Create an empty upload with a small JSON-able record (repository, creator) beside it."""
 
-    async def upload_meta(self, upload_id: str) -> dict[str, Any] | None:
-        """The record given to start_upload, or None when there is no such upload."""
-
-    async def upload_size(self, upload_id: str) -> int | None:
-        """Bytes received so far, or None when there is no such upload."""
+    async def upload_state(self, upload_id: str) -> UploadState | None:
+        """The upload's record and accepted size, or None when there is no such upload."""
 
     async def append_upload(
-        self, upload_id: str, chunks: AsyncIterator[bytes], hasher: _Hasher | None
-    ) -> BlobWriteResult:
-        """Append a stream to the upload, feeding ``hasher`` with the same bytes as they are written."""
+        self,
+        upload_id: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        offset: int | None = None,
+        length: int | None = None,
+    ) -> UploadState:
+        """Append a stream to the upload and return its new state.
 
-    async def hash_upload(self, upload_id: str, algorithm: str) -> str:
-        """Hash the whole upload from storage (used when no running hash is available)."""
+        Exclusive (:class:`UploadBusy` while another request holds the upload) and compare-and-set:
+        with ``offset`` the upload must hold exactly that many bytes (:class:`UploadOffsetMismatch`).
+        With ``length`` the stream must be that long (:class:`UploadLengthMismatch`). The new size
+        and the running hash state are recorded only when the whole stream was written; a refused
+        or broken request leaves the upload as it was.
+        """
 
-    async def commit_upload(self, upload_id: str, digest: Digest) -> None:
-        """Make the (already verified) upload durable and visible under its digest; remove the upload."""
+    async def commit_upload(self, upload_id: str, digest: Digest, *, offset: int | None = None) -> int:
+        """Verify the upload against ``digest`` (from the saved hash state, without reading the bytes
+        again where the driver can), make it durable and visible under the digest, then remove
+        the upload. Returns the blob's size. Exclusive and compare-and-set like append_upload;
+        :class:`UploadDigestMismatch` leaves the upload in place."""
 
-    async def cancel_upload(self, upload_id: str) -> None: ...
+    async def cancel_upload(self, upload_id: str) -> None:
+        """Remove the upload (nothing happens when it does not exist; :class:`UploadBusy` while in use)."""
 
     async def check(self) -> None:
         """Raise when the storage is not usable (health check)."""
-
-
-class _Hasher(Protocol):
-    def update(self, data: bytes | memoryview, /) -> None: ...
-
-    def hexdigest(self) -> str: ...
