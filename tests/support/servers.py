@@ -67,13 +67,20 @@ def start_moorage(
     tls: TlsFiles | None = None,
     database_url: str | None = None,
     name: str = "moorage",
+    first_start: bool = False,
 ) -> RegistryServer:
-    """Create users ``admin`` (superuser) and ``alice``, start ``moorage serve``, wait until healthy."""
+    """Create users ``admin`` (superuser) and ``alice``, start ``moorage serve``, wait until healthy.
+
+    ``first_start``: create no users, as on a fresh install: the server creates ``admin`` and writes
+    its password to ``<data_dir>/initial-admin-password`` (then there is no ``alice``)."""
     data_dir = base / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     password, alice_password = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-    create_user(data_dir, "admin", password, superuser=True, database_url=database_url)
-    create_user(data_dir, "alice", alice_password, superuser=False, database_url=database_url)
+    if first_start:
+        alice_password = ""
+    else:
+        create_user(data_dir, "admin", password, superuser=True, database_url=database_url)
+        create_user(data_dir, "alice", alice_password, superuser=False, database_url=database_url)
     port = free_port()
     args = [
         moorage_executable(),
@@ -108,6 +115,8 @@ def start_moorage(
     )
     try:
         process.wait_until(lambda: _health_ok(server.url, verify), timeout=START_TIMEOUT, what="healthy")
+        if first_start:
+            server.password = (data_dir / "initial-admin-password").read_text(encoding="utf-8").strip()
     except BaseException:
         process.stop()
         raise
