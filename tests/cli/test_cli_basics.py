@@ -126,6 +126,14 @@ def test_json_errors_are_json_on_stderr(cli: Cli) -> None:
     assert result.exit_code == 2
     error = json.loads(result.stderr)["error"]
     assert "--no-such-option" in error["message"]
+    # a destructive command asks no question with --json: it needs --yes, and says so in JSON
+    cli.user("alice")
+    result = cli.run("user", "delete", "alice", "--json", input="y\n")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "Pass --yes to confirm; nothing changed." in json.loads(result.stderr)["error"]["message"]
+    assert [u["username"] for u in cli.json("user", "list")] == ["alice"]
+    assert cli.json("user", "delete", "alice", "--yes") == {"deleted": "alice"}
     # without --json, errors stay readable text
     result = cli.run("user", "show", "nobody")
     assert result.exit_code == 1

@@ -170,8 +170,12 @@ def print_error(message: str, code: int, as_json: bool) -> None:
         err_console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
 
 
+def json_errors_active() -> bool:
+    return _JSON_ERRORS.get()
+
+
 def fail(message: str, code: int = EXIT_REFUSED) -> NoReturn:
-    print_error(message, code, _JSON_ERRORS.get())
+    print_error(message, code, json_errors_active())
     sys.exit(code)
 
 

@@ -51,6 +51,9 @@ class _MoorageGroup(TyperGroup):
         with json_errors():
             try:
                 rv = super().main(argv, prog_name, complete_var, False, windows_expand_args, **extra)
+            except typer.Abort:  # a confirmation without an answer (no terminal, end of input)
+                print_error("aborted: nothing changed (pass --yes to skip the question)", 1, as_json=True)
+                sys.exit(1)
             except Exception as exc:  # click's usage errors (typer may vendor click: duck-typed)
                 code, message = getattr(exc, "exit_code", None), getattr(exc, "format_message", None)
                 if not isinstance(code, int) or not callable(message):
