@@ -5,17 +5,22 @@ from __future__ import annotations
 import pytest
 from tests.cli.support import Cli
 
+from moorage.cli.common import record_base_url
+from moorage.config import load_settings
+
 
 def test_create_prints_token_and_login_line(org: Cli) -> None:
     out = org.ok("robot", "create", "acme", "ci", "--description", "CI").stdout
     lines = out.splitlines()
     token = lines[lines.index("Token (store it now; `moorage robot token` reveals it again):") + 1]
     assert len(token) == 64
-    assert f"docker login -u 'acme+ci' -p {token} 127.0.0.1:5000" in lines
+    assert f"docker login -u='acme+ci' -p='{token}' 127.0.0.1:5000" in lines
+    # podman needs the flag on a plain-HTTP registry (docker trusts loopback addresses)
+    assert f"podman login --tls-verify=false -u='acme+ci' -p='{token}' 127.0.0.1:5000" in lines
 
     revealed = org.json("robot", "token", "acme", "ci")
     assert revealed["token"] == token
-    assert revealed["docker_login"] == f"docker login -u 'acme+ci' -p {token} 127.0.0.1:5000"
+    assert revealed["docker_login"] == f"docker login -u='acme+ci' -p='{token}' 127.0.0.1:5000"
     assert org.ok("robot", "token", "acme", "ci").stdout.splitlines()[0] == token
 
 
@@ -35,7 +40,8 @@ def test_create_json_expiry_list(org: Cli) -> None:
 def test_login_line_uses_public_url(org: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MOORAGE_PUBLIC_URL", "https://registry.acme.test")
     robot = org.json("robot", "create", "acme", "ci")
-    assert robot["docker_login"] == f"docker login -u 'acme+ci' -p {robot['token']} registry.acme.test"
+    assert robot["docker_login"] == f"docker login -u='acme+ci' -p='{robot['token']}' registry.acme.test"
+    assert robot["podman_login"] == f"podman login -u='acme+ci' -p='{robot['token']}' registry.acme.test"
 
 
 def test_regenerate_delete_permissions(org: Cli) -> None:
@@ -61,3 +67,45 @@ def test_robot_errors(org: Cli) -> None:
     assert "in the future" in org.fails(2, "robot", "create", "acme", "ci", "--expires", "2000-01-01")
     org.ok("robot", "create", "acme", "ci")
     assert "already exists" in org.fails(1, "robot", "create", "acme", "ci")
+
+
+def test_login_lines_name_the_address_the_server_announced(org: Cli) -> None:
+    """`moorage serve --port 5400` records its address; the CLI prints it, not 127.0.0.1:5000."""
+    record_base_url(load_settings(None, data_dir=org.data_dir, port=5400))
+    robot = org.json("robot", "create", "acme+ci")
+    token = robot["token"]
+    assert robot["registry"] == "http://127.0.0.1:5400"
+    assert robot["docker_login"] == f"docker login -u='acme+ci' -p='{token}' 127.0.0.1:5400"
+    lines = org.ok("robot", "token", "acme+ci").stdout.splitlines()
+    assert lines[0] == token
+    assert f"docker login -u='acme+ci' -p='{token}' 127.0.0.1:5400" in lines
+    # --public-url wins over the recorded address (a proxy in front of the server)
+    out = org.ok("robot", "regenerate", "acme+ci", "--public-url", "https://registry.acme.test/").stdout
+    assert "Log in to https://registry.acme.test with:" in out
+    new = org.json("robot", "token", "acme+ci", "--public-url", "https://registry.acme.test")
+    assert new["docker_login"] == f"docker login -u='acme+ci' -p='{new['token']}' registry.acme.test"
+
+
+def test_plain_http_registry_elsewhere_gets_insecure_registries_advice(org: Cli) -> None:
+    out = org.ok("robot", "create", "acme+ci", "--public-url", "http://registry.lan:5000").stdout
+    assert "insecure-registries" in out
+    assert "registry.lan:5000" in out
+    assert "insecure-registries" not in org.ok("robot", "regenerate", "acme+ci").stdout  # loopback
+
+
+def test_robot_commands_take_namespace_plus_short(org: Cli) -> None:
+    """As `permission set --robot acme+ci` does; the two-argument form keeps working."""
+    created = org.json("robot", "create", "acme+ci", "--description", "CI")
+    assert (created["namespace"], created["shortname"]) == ("acme", "ci")
+    assert org.json("robot", "token", "acme+ci")["token"] == created["token"]
+    assert org.json("robot", "token", "acme", "ci")["token"] == created["token"]
+    org.ok("repo", "create", "acme/app")
+    org.ok("permission", "set", "acme/app", "--robot", "acme+ci", "--role", "read")
+    assert org.json("robot", "permissions", "acme+ci") == [{"repository": "acme/app", "role": "read"}]
+    assert org.json("robot", "regenerate", "acme+ci")["token"] != created["token"]
+    assert "namespace+short" in org.fails(2, "robot", "token", "acmeci")
+    assert "namespace+short" in org.fails(2, "robot", "token", "acme+")
+    assert "not both" in org.fails(2, "robot", "token", "acme+ci", "ci")
+    assert "no robot account acme+ghost" in org.fails(1, "robot", "token", "acme+ghost")
+    assert org.json("robot", "delete", "acme+ci") == {"deleted": "acme+ci"}
+    assert org.json("robot", "list", "acme") == []

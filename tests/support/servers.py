@@ -69,11 +69,14 @@ def start_moorage(
     database_url: str | None = None,
     name: str = "moorage",
     beside: RegistryServer | None = None,
+    first_start: bool = False,
 ) -> RegistryServer:
     """Create users ``admin`` (superuser) and ``alice``, start ``moorage serve``, wait until healthy.
 
     With ``beside``, start another server on that server's data directory and database (a second
     node sharing its storage and metadata) with the same users; ``base`` then holds only its logs.
+    ``first_start``: create no users, as on a fresh install: the server creates ``admin`` and writes
+    its password to ``<data_dir>/initial-admin-password`` (then there is no ``alice``).
     """
     if beside is not None:
         data_dir, database_url = beside.data_dir, beside.database_url
@@ -82,6 +85,9 @@ def start_moorage(
         data_dir = base / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
         password, alice_password = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    if first_start:
+        alice_password = ""
+    elif beside is None:
         create_user(data_dir, "admin", password, superuser=True, database_url=database_url)
         create_user(data_dir, "alice", alice_password, superuser=False, database_url=database_url)
     port = free_port()
@@ -119,6 +125,8 @@ def start_moorage(
     )
     try:
         process.wait_until(lambda: _health_ok(server.url, verify), timeout=START_TIMEOUT, what="healthy")
+        if first_start:
+            server.password = (data_dir / "initial-admin-password").read_text(encoding="utf-8").strip()
     except BaseException:
         process.stop()
         raise

@@ -113,7 +113,7 @@ async def _create_token(b: Browser, title: str, expires: str = "") -> str:
     assert r.status_code == 200, text_of(r.text)[:400]
     page = text_of(r.text)
     assert "shown only once" in page
-    m = re.search(r"docker login -u '\$app' -p ([A-Z0-9]{64}) ", page)
+    m = re.search(r"docker login -u='\$app' -p='([A-Z0-9]{64})' ", page)
     assert m, page[:600]
     return m.group(1)
 

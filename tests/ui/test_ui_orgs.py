@@ -147,7 +147,10 @@ async def test_empty_organization_shows_push_commands_for_this_host(
     page = text_of((await b.get(f"/organization/{org}")).text)
     host = _host(env)
     assert f"docker push {host}/{org}/app:1.0" in page
-    assert f"skopeo copy docker-archive:image.tar docker://{host}/{org}/app:1.0" in page
+    assert (
+        f"skopeo copy --dest-tls-verify=false docker-archive:image.tar docker://{host}/{org}/app:1.0" in page
+    )
+    assert f"podman push --tls-verify=false IMAGE {host}/{org}/app:1.0" in page
 
 
 # -- teams

@@ -305,14 +305,18 @@ async def test_empty_repository_shows_push_commands_for_this_host(
     host = env.settings.base_url.split("://", 1)[1]
     image = f"{host}/{repo}"
     assert "This repository has no tags yet" in page
+    # a plain-HTTP registry: podman, skopeo and oras need their flag or fail with "server gave HTTP
+    # response to HTTPS client"; docker talks HTTP to loopback addresses without being told
+    assert env.settings.base_url.startswith("http://127.0.0.1:")
     for command in (
         f"docker tag IMAGE {image}:1.0",
         f"docker push {image}:1.0",
-        f"podman push {image}:1.0",
-        f"skopeo copy docker-archive:image.tar docker://{image}:1.0",
-        f"oras push {image}:1.0 file.txt",
+        f"podman push --tls-verify=false IMAGE {image}:1.0",
+        f"skopeo copy --dest-tls-verify=false docker-archive:image.tar docker://{image}:1.0",
+        f"oras push --plain-http {image}:1.0 file.txt",
     ):
         assert command in page
+    assert "insecure-registries" not in page
     assert "docker pull" not in page  # nothing to pull yet
 
 

@@ -119,7 +119,7 @@ async def test_reveal_shows_token_and_ready_to_copy_credentials(
     host = _host(env)
     name = robot.name
     assert f"docker login -u='{name}' -p='{robot.password}' {host}" in fragment
-    assert f"podman login -u='{name}' -p='{robot.password}' {host}" in fragment
+    assert f"podman login --tls-verify=false -u='{name}' -p='{robot.password}' {host}" in fragment
     auth = base64.b64encode(f"{name}:{robot.password}".encode()).decode()
     # the config.json entry
     config = re.search(r"<pre>(\{.*?\})</pre>", fragment, re.S)

@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from moorage.cli.common import json_errors_active, print_error
+
 console = Console()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table or a message")]
@@ -89,9 +91,13 @@ def report(as_json: bool, data: Any, message: str) -> None:
 
 
 def confirm(yes: bool, question: str) -> None:
-    """Ask before a destructive change unless --yes; refuse without a terminal to ask on."""
+    """Ask before a destructive change unless --yes; refuse without a terminal to ask on, and
+    with --json (a program cannot answer the question)."""
     if yes:
         return
+    if json_errors_active():  # a program reads the answer: no question, it must say --yes
+        print_error(f"{question} Pass --yes to confirm; nothing changed.", 1, as_json=True)
+        raise typer.Exit(1)
     if not typer.confirm(question, default=False):
         console.print("Nothing changed.")
         raise typer.Exit(1)

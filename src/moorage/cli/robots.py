@@ -3,31 +3,58 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 import typer
 
 from moorage.app import Services
 from moorage.cli.common import (
+    EXIT_INVALID,
     ConfigOpt,
     DataDirOpt,
     DbOpt,
+    PublicUrlOpt,
     call,
     cli_actor,
+    fail,
     open_settings,
     parse_time,
+    registry_url,
     with_services,
 )
 from moorage.cli.output import JsonOpt, console, emit_json, escape, iso, report, table
+from moorage.domain.clientcommands import ClientCommands
 from moorage.identity.robots import RobotInfo
 
 app = typer.Typer(
-    help="Robot accounts: log in with `docker login -u 'namespace+short' -p TOKEN` from CI and scripts.",
+    help="Robot accounts (named namespace+short): log in with `docker login -u='namespace+short' "
+    "-p='TOKEN' REGISTRY` from CI and scripts.",
     no_args_is_help=True,
 )
 
-NamespaceArg = Annotated[str, typer.Argument(help="the user or organization that owns the robot")]
-ShortArg = Annotated[str, typer.Argument(help="the robot's short name (the part after '+')")]
+NamespaceArg = Annotated[str, typer.Argument(help="the user or organization that owns the robots")]
+RobotArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="ROBOT",
+        help="the robot account as namespace+short, e.g. acme+ci (as `permission set --robot`)",
+    ),
+]
+ShortArg = Annotated[
+    str | None,
+    typer.Argument(metavar="[SHORT]", help="older form: ROBOT is the namespace and SHORT the part after '+'"),
+]
+
+
+def robot_name(robot: str, short: str | None) -> tuple[str, str]:
+    """(namespace, short) from ``ns+short``, or from the older two-argument form ``ns short``."""
+    if short is not None:
+        if "+" in robot:
+            fail(f"give the robot either as {robot} or as NAMESPACE SHORT, not both", EXIT_INVALID)
+        return robot, short
+    namespace, plus, short_name = robot.partition("+")
+    if not plus or not namespace or not short_name or "+" in short_name:
+        fail(f"give the robot account as namespace+short (e.g. acme+ci), not {robot!r}", EXIT_INVALID)
+    return namespace, short_name
 
 
 def _robot_json(r: RobotInfo) -> dict[str, Any]:
@@ -45,29 +72,33 @@ def _robot_json(r: RobotInfo) -> dict[str, Any]:
     return out
 
 
-def _registry_host(base_url: str) -> str:
-    return urlsplit(base_url).netloc or base_url
+def _logins(r: RobotInfo, commands: ClientCommands) -> dict[str, str]:
+    token = r.token or ""
+    return {
+        "docker_login": commands.login("docker", r.name, token),
+        "podman_login": commands.login("podman", r.name, token),
+    }
 
 
-def _login_line(r: RobotInfo, host: str) -> str:
-    return f"docker login -u '{r.name}' -p {r.token} {host}"
-
-
-def _print_token(r: RobotInfo, host: str, as_json: bool, verb: str) -> None:
+def _print_token(r: RobotInfo, commands: ClientCommands, as_json: bool, verb: str) -> None:
+    logins = _logins(r, commands)
     if as_json:
-        emit_json({**_robot_json(r), "docker_login": _login_line(r, host)})
+        emit_json({**_robot_json(r), **logins, "registry": commands.base_url})
         return
     console.print(f"{verb} robot account [bold]{escape(r.name)}[/bold].")
     console.print("Token (store it now; `moorage robot token` reveals it again):")
     print(r.token)  # plain print: no wrapping, ready to copy
-    console.print("Log in with:")
-    print(_login_line(r, host))
+    console.print(f"Log in to {escape(commands.base_url)} with:")
+    for line in logins.values():
+        print(line)
+    if commands.insecure_registries_advice:
+        console.print(escape(commands.insecure_registries_advice), style="dim", soft_wrap=True)
 
 
 @app.command("create")
 def create(
-    namespace: NamespaceArg,
-    short: ShortArg,
+    robot: RobotArg,
+    short: ShortArg = None,
     description: Annotated[str | None, typer.Option("--description", help="what the robot is for")] = None,
     expires: Annotated[
         str | None,
@@ -77,21 +108,23 @@ def create(
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
     database_url: DbOpt = None,
+    public_url: PublicUrlOpt = None,
 ) -> None:
     """Create a robot account and print its token once, with a ready-to-copy `docker login` line.
 
     Robots start with no permissions: grant them with `moorage permission set REPO --robot ns+short`.
     """
+    namespace, short_name = robot_name(robot, short)
     expires_at = parse_time(expires, "--expires")
     settings = open_settings(data_dir, config, database_url)
 
     async def go(services: Services) -> RobotInfo:
         return await services.robots.create(
-            namespace, short, description=description, expires_at=expires_at, actor=cli_actor()
+            namespace, short_name, description=description, expires_at=expires_at, actor=cli_actor()
         )
 
-    robot = call(settings, go)
-    _print_token(robot, _registry_host(settings.base_url), as_json, "Created")
+    created = call(settings, go)
+    _print_token(created, ClientCommands(registry_url(settings, public_url)), as_json, "Created")
 
 
 @app.command("list")
@@ -120,83 +153,91 @@ def list_robots(
 
 @app.command("token")
 def token(
-    namespace: NamespaceArg,
-    short: ShortArg,
+    robot: RobotArg,
+    short: ShortArg = None,
     as_json: JsonOpt = False,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
     database_url: DbOpt = None,
+    public_url: PublicUrlOpt = None,
 ) -> None:
-    """Reveal a robot's current token (and the `docker login` line)."""
+    """Reveal a robot's current token (and the `docker login` and `podman login` lines)."""
+    namespace, short_name = robot_name(robot, short)
     settings = open_settings(data_dir, config, database_url)
 
     async def go(services: Services) -> RobotInfo:
-        return await services.robots.get(namespace, short, reveal=True)
+        return await services.robots.get(namespace, short_name, reveal=True)
 
-    robot = call(settings, go)
-    host = _registry_host(settings.base_url)
+    info = call(settings, go)
+    commands = ClientCommands(registry_url(settings, public_url))
+    logins = _logins(info, commands)
     if as_json:
-        emit_json({**_robot_json(robot), "docker_login": _login_line(robot, host)})
+        emit_json({**_robot_json(info), **logins, "registry": commands.base_url})
         return
-    print(robot.token)
-    console.print(f"[dim]{escape(_login_line(robot, host))}[/dim]", soft_wrap=True)
+    print(info.token)
+    for line in logins.values():
+        console.print(f"[dim]{escape(line)}[/dim]", soft_wrap=True)
 
 
 @app.command("regenerate")
 def regenerate(
-    namespace: NamespaceArg,
-    short: ShortArg,
+    robot: RobotArg,
+    short: ShortArg = None,
     as_json: JsonOpt = False,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
     database_url: DbOpt = None,
+    public_url: PublicUrlOpt = None,
 ) -> None:
     """Replace a robot's token; the old one stops working at once."""
+    namespace, short_name = robot_name(robot, short)
     settings = open_settings(data_dir, config, database_url)
 
     async def go(services: Services) -> RobotInfo:
-        return await services.robots.regenerate(namespace, short, cli_actor())
+        return await services.robots.regenerate(namespace, short_name, cli_actor())
 
-    robot = call(settings, go)
-    _print_token(robot, _registry_host(settings.base_url), as_json, "New token for")
+    info = call(settings, go)
+    _print_token(info, ClientCommands(registry_url(settings, public_url)), as_json, "New token for")
 
 
 @app.command("delete")
 def delete(
-    namespace: NamespaceArg,
-    short: ShortArg,
+    robot: RobotArg,
+    short: ShortArg = None,
     as_json: JsonOpt = False,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
     database_url: DbOpt = None,
 ) -> None:
     """Delete a robot account with its permissions and team memberships."""
+    namespace, short_name = robot_name(robot, short)
 
     async def go(services: Services) -> None:
-        await services.robots.delete(namespace, short, cli_actor())
+        await services.robots.delete(namespace, short_name, cli_actor())
 
     with_services(data_dir, config, database_url, go)
-    name = f"{namespace}+{short}"
+    name = f"{namespace}+{short_name}"
     report(as_json, {"deleted": name}, f"Deleted robot account [bold]{escape(name)}[/bold].")
 
 
 @app.command("permissions")
 def permissions(
-    namespace: NamespaceArg,
-    short: ShortArg,
+    robot: RobotArg,
+    short: ShortArg = None,
     as_json: JsonOpt = False,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
     database_url: DbOpt = None,
 ) -> None:
     """List the repositories a robot was granted directly, with the role on each."""
+    namespace, short_name = robot_name(robot, short)
 
     async def go(services: Services) -> list[tuple[str, str]]:
-        await services.robots.get(namespace, short)  # NotFound for an unknown robot
-        return await services.permissions.robot_permissions(namespace, short)
+        await services.robots.get(namespace, short_name)  # NotFound for an unknown robot
+        return await services.permissions.robot_permissions(namespace, short_name)
 
     rows = with_services(data_dir, config, database_url, go)
     if as_json:
         emit_json([{"repository": repo, "role": role} for repo, role in rows])
         return
-    table(("repository", "role"), rows, title=f"permissions of {namespace}+{short}")
+    table(("repository", "role"), rows, title=f"permissions of {namespace}+{short_name}")

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from moorage.app import build_services
-from moorage.cli.common import ConfigOpt, DataDirOpt, DbOpt, migrate, run, settings_from
+from moorage.cli.common import ConfigOpt, DataDirOpt, DbOpt, migrate, record_base_url, run, settings_from
 from moorage.config import Settings
 from moorage.identity.tlscerts import ensure_self_signed
 from moorage.observability.logging import configure_logging
@@ -125,6 +125,7 @@ def serve(
         metrics_dir.mkdir(parents=True, exist_ok=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     _export(settings)
+    record_base_url(settings)  # the address `moorage robot token` & co. print
     hostport = (
         f"{settings.host}:{settings.port}"
         if ":" not in settings.host

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import create_async_engine
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -25,6 +27,25 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 async def upgrade_async(url: str, revision: str = "head") -> None:
     await asyncio.get_running_loop().run_in_executor(None, upgrade, url, revision)
+
+
+def has_schema(url: str) -> bool:
+    """Whether a Moorage database exists at ``url`` (an async SQLAlchemy URL): a SQLite file, or any
+    database, holding the migrations table. Never creates anything (a missing SQLite file stays missing)."""
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[1] if ":///" in url else ""
+        if not path or path == ":memory:" or not Path(path).is_file():
+            return False
+
+    async def probe() -> bool:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(lambda sync: inspect(sync).has_table("alembic_version"))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(probe())
 
 
 def current(url: str) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from moorage.audit import AuditLog
 from moorage.authz import Authorizer
 from moorage.authz.permissions import Permissions
+from moorage.domain.clientcommands import ClientCommands
 from moorage.identity.apptokens import AppTokens
 from moorage.identity.credentials import Credentials
 from moorage.identity.oauth import OAuthApplications
@@ -35,9 +35,14 @@ class UiSettings:
     secure_cookies: bool
 
     @property
+    def commands(self) -> ClientCommands:
+        """The docker/podman/skopeo/oras command lines for this registry (flags for plain HTTP)."""
+        return ClientCommands(self.base_url)
+
+    @property
     def registry_host(self) -> str:
         """host[:port] as docker, podman and skopeo want it in image references."""
-        return urlsplit(self.base_url).netloc
+        return self.commands.host
 
 
 @dataclass(frozen=True, slots=True)

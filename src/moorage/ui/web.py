@@ -101,6 +101,7 @@ def render(request: Request, template: str, status: int = 200, **variables: Any)
             csrf=csrf_token(request),
             settings=c.settings,
             registry_host=c.settings.registry_host,
+            commands=c.settings.commands,
             flash=flash,
             version=__version__,
             path=request.url.path,

@@ -12,6 +12,7 @@ from moorage.api.auth import ApiCaller, get_ctx, signed_in, signed_in_user
 from moorage.api.context import ApiContext
 from moorage.api.pagination import Page, paginate
 from moorage.api.routes.schemas import Deleted
+from moorage.domain.clientcommands import ClientCommands
 from moorage.domain.errors import Forbidden
 from moorage.identity.oauth import ApplicationInfo, parse_scopes
 
@@ -188,9 +189,8 @@ async def issue_token(
     token = await ctx.oauth.issue_token(
         org, client_id, user_id=p.id, scopes=scopes, expires_in=expires, actor=caller.actor
     )
-    host = ctx.base_url.split("://", 1)[-1]
     return TokenOut(
         access_token=token,
         scopes=sorted(scopes),
-        docker_login=f"docker login -u='$oauthtoken' -p='{token}' {host}",
+        docker_login=ClientCommands(ctx.base_url).login("docker", "$oauthtoken", token),
     )

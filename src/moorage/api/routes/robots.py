@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from fastapi import APIRouter, Depends, Query
 
 from moorage.api.access import require_namespace_admin, require_org_role
@@ -18,15 +16,15 @@ from moorage.api.routes.schemas import (
     RobotPermission,
     RobotPermissions,
 )
+from moorage.domain.clientcommands import ClientCommands
 from moorage.identity.robots import RobotInfo
 
 router = APIRouter(tags=["robots"])
 
 
 def _out(ctx: ApiContext, r: RobotInfo, token: str | None = None) -> RobotOut:
-    host = urlsplit(ctx.base_url).netloc
     token = token or r.token
-    login = f"docker login -u='{r.name}' -p='{token}' {host}" if token else None
+    login = ClientCommands(ctx.base_url).login("docker", r.name, token) if token else None
     return RobotOut(
         name=r.name,
         description=r.description,

@@ -40,13 +40,11 @@ def _ip(request: Request) -> str | None:
 
 def _login_lines(request: Request, username: str) -> list[tuple[str, str]]:
     """What to type to log in from each client; podman and skopeo need --tls-verify=false over http."""
-    c = ctx(request)
-    host = c.settings.registry_host
-    insecure = " --tls-verify=false" if c.settings.base_url.startswith("http://") else ""
+    commands = ctx(request).settings.commands
     return [
-        ("Docker", f"docker login {host} -u {username}"),
-        ("Podman", f"podman login{insecure} {host} -u {username}"),
-        ("Skopeo", f"skopeo login{insecure} {host} -u {username}"),
+        ("Docker", commands.login("docker", username)),
+        ("Podman", commands.login("podman", username)),
+        ("Skopeo", commands.login("skopeo", username)),
     ]
 
 
@@ -62,7 +60,6 @@ async def _settings_page(request: Request, status: int = 200, **variables: Any) 
         status=status,
         account=info,
         login_lines=_login_lines(request, p.name),
-        insecure=ctx(request).settings.base_url.startswith("http://"),
         **variables,
     )
 

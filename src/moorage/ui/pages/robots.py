@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from moorage.authz.access import require_namespace_admin, require_repo_role
+from moorage.domain.clientcommands import ClientCommands
 from moorage.domain.errors import Forbidden, InvalidInput, RegistryError, ServiceError
 from moorage.domain.principal import Principal
 from moorage.domain.roles import REPO_ROLES
@@ -185,15 +186,16 @@ async def create_robot(request: Request) -> Response:
 
 
 # -- one robot
-def credentials(robot: str, token: str, host: str) -> dict[str, str]:
+def credentials(robot: str, token: str, commands: ClientCommands) -> dict[str, str]:
     """Ready-to-paste ways to log in as the robot, as Quay shows them."""
+    host = commands.host
     auth = base64.b64encode(f"{robot}:{token}".encode()).decode()
     config = {"auths": {host: {"auth": auth}}}
     dockerconfig = base64.b64encode(json.dumps(config, separators=(",", ":")).encode()).decode()
     secret = (re.sub(r"[^a-z0-9-]+", "-", robot.lower()).strip("-")[:200] or "robot") + "-pull-secret"
     return {
-        "docker": f"docker login -u='{robot}' -p='{token}' {host}",
-        "podman": f"podman login -u='{robot}' -p='{token}' {host}",
+        "docker": commands.login("docker", robot, token),
+        "podman": commands.login("podman", robot, token),
         "kubernetes": (
             "apiVersion: v1\n"
             "kind: Secret\n"
@@ -230,7 +232,7 @@ async def _detail_page(
         permissions=permissions,
         repositories=[r for r in await _grantable(request, scope) if r not in held],
         roles=REPO_ROLES,
-        creds=credentials(robot.name, robot.token, c.settings.registry_host) if robot.token else None,
+        creds=credentials(robot.name, robot.token, c.settings.commands) if robot.token else None,
         error=error,
         now=datetime.now(UTC),
         **_common(scope),
@@ -254,7 +256,7 @@ async def reveal(request: Request) -> Response:
         request,
         "robot_credentials.html",
         robot=robot,
-        creds=credentials(robot.name, robot.token, c.settings.registry_host),
+        creds=credentials(robot.name, robot.token, c.settings.commands),
     )
 
 
