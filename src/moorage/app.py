@@ -27,6 +27,8 @@ from moorage.authz import Authorizer
 from moorage.authz.permissions import Permissions
 from moorage.config import Settings
 from moorage.db.engine import Database
+from moorage.db.listener import InvalidationListener
+from moorage.events import Outbox
 from moorage.identity.apptokens import AppTokens
 from moorage.identity.credentials import Credentials
 from moorage.identity.keys import load_or_create_signing_key
@@ -42,7 +44,7 @@ from moorage.observability.metrics import Metrics
 from moorage.protocol.context import RegistryContext
 from moorage.protocol.router import RegistryApp
 from moorage.registry.blobs import Blobs
-from moorage.registry.cache import ReadCache, SharedGenerations
+from moorage.registry.cache import NotifiedGenerations, ReadCache, SharedGenerations
 from moorage.registry.catalog import Catalog
 from moorage.registry.manifests import Manifests
 from moorage.registry.referrers import Referrers
@@ -80,6 +82,7 @@ class Services:
     registry: RegistryContext
     sessions: Sessions
     usage: Usage
+    outbox: Outbox
 
 
 def build_storage(settings: Settings) -> StorageDriver:
@@ -92,17 +95,31 @@ def build_secret_box(settings: Settings) -> SecretBox:
     return SecretBox(load_or_create_key(settings.data_dir / "keys" / "secret.key"))
 
 
+def build_generations(settings: Settings) -> SharedGenerations | NotifiedGenerations | None:
+    """The cache generation table: shared memory on one machine (SQLite), per process and kept
+    coherent by LISTEN/NOTIFY on PostgreSQL (the listener runs in the app's lifespan)."""
+    if not settings.read_cache_enabled:
+        return None
+    if settings.resolved_database_url.startswith("sqlite"):
+        return SharedGenerations(settings.data_dir / "run" / "generations")
+    return NotifiedGenerations()
+
+
 def build_services(settings: Settings) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.resolved_database_url, fsync=settings.fsync)
-    storage = build_storage(settings)
-    generations = (
-        SharedGenerations(settings.data_dir / "run" / "generations") if settings.read_cache_enabled else None
+    generations = build_generations(settings)
+    db = Database(
+        settings.resolved_database_url,
+        fsync=settings.fsync,
+        invalidator=generations,
+        # test-only fault injection (docs/testing.md): die between a commit and its invalidation
+        crash_after_commit=os.environ.get("MOORAGE_TEST_CRASH_AFTER_COMMIT") or None,
     )
-    cache = ReadCache(generations)
+    storage = build_storage(settings)
+    cache = ReadCache(generations, ttl=settings.cache_ttl_seconds)
     audit = AuditLog(db)
     repositories = Repositories(db, cache, audit)
-    users = Users(db, cache, audit)
+    users = Users(db, cache, audit, hash_concurrency=settings.resolved_password_hash_concurrency)
     robots = Robots(db, build_secret_box(settings), audit, cache)
     app_tokens = AppTokens(db, audit, cache)
     oauth = OAuthApplications(db, audit)
@@ -169,6 +186,7 @@ def build_services(settings: Settings) -> Services:
             lifetime_seconds=settings.session_lifetime_seconds,
         ),
         Usage(db),
+        Outbox(db),
     )
 
 
@@ -298,11 +316,18 @@ def create_app(settings: Settings) -> ASGIApp:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         log.info("worker.start", pid=os.getpid())
-        flusher = asyncio.create_task(flush_audit_forever())
+        background = [asyncio.create_task(flush_audit_forever())]
+        generations = services.repositories.cache.generations
+        if isinstance(generations, NotifiedGenerations):
+            listener = InvalidationListener(
+                services.settings.resolved_database_url, generations.notified, generations.listening
+            )
+            background.append(asyncio.create_task(listener.run()))
         yield
-        flusher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await flusher
+        for task in background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await services.audit.flush()
         await services.db.dispose()
 

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moorage.audit import AuditLog
-from moorage.db.engine import Database, after_commit
+from moorage.db.engine import Database
 from moorage.db.models import (
     DefaultPermission,
     Namespace,
@@ -25,6 +25,7 @@ from moorage.db.models import (
     TeamMember,
     User,
 )
+from moorage.db.unit_of_work import unit_of_work
 from moorage.domain.actor import Actor
 from moorage.domain.errors import InvalidInput, NotFound
 from moorage.domain.reference import namespace_of, split_robot_name
@@ -172,7 +173,7 @@ class Permissions:
                 delegate=name,
                 role=role,
             )
-            after_commit(s, lambda: self.cache.bump(repository))
+            unit_of_work(s).invalidate(repository)
         return Grant(kind, name, role)
 
     async def get(self, repository: str, kind: str, name: str) -> Grant:
@@ -197,7 +198,7 @@ class Permissions:
             await self.audit.add(
                 s, "delete_repo_permission", actor, repository=repository, delegate_kind=kind, delegate=name
             )
-            after_commit(s, lambda: self.cache.bump(repository))
+            unit_of_work(s).invalidate(repository)
 
     async def robot_permissions(self, namespace: str, shortname: str) -> list[tuple[str, str]]:
         """(repository, role) pairs granted directly to a robot."""
