@@ -117,7 +117,8 @@ def build_services(settings: Settings) -> Services:
     )
     storage = build_storage(settings)
     cache = ReadCache(generations, ttl=settings.cache_ttl_seconds)
-    audit = AuditLog(db)
+    metrics = Metrics()
+    audit = AuditLog(db, on_dropped=metrics.audit_dropped.inc)
     repositories = Repositories(db, cache, audit)
     users = Users(db, cache, audit, hash_concurrency=settings.resolved_password_hash_concurrency)
     robots = Robots(db, build_secret_box(settings), audit, cache)
@@ -161,7 +162,7 @@ def build_services(settings: Settings) -> Services:
         tokens=tokens,
         authorizer=authorizer,
         audit=audit,
-        metrics=Metrics(),
+        metrics=metrics,
     )
     return Services(
         settings,
@@ -306,12 +307,16 @@ def create_app(settings: Settings) -> ASGIApp:
         return Response(services.registry.metrics.render(), media_type="text/plain; version=0.0.4")
 
     async def flush_audit_forever() -> None:
+        backoff = 1.0
         while True:
-            await asyncio.sleep(1.0)
+            await services.audit.wait_for_work(backoff)  # every second, or at once when a batch is ready
             try:
                 await services.audit.flush()
-            except Exception:  # keep flushing; the next round retries the database
-                log.exception("audit.flush_failed")
+                backoff = 1.0
+            except Exception:  # the entries stay queued; retry with a growing pause
+                services.registry.metrics.audit_flush_failures.inc()
+                log.exception("audit.flush_failed", queued=services.audit.queued)
+                backoff = min(backoff * 2, 30.0)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
