@@ -19,15 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from moorage.app import Services, build_services
+from moorage.authz.access import create_robot_with_grants
 from moorage.config import Settings, load_settings
 from moorage.db.listener import InvalidationListener
 from moorage.db.migrate import upgrade_async
-from moorage.db.models import AuditEntry, OutboxEntry
+from moorage.db.models import AuditEntry, OutboxEntry, TeamMember
 from moorage.db.unit_of_work import ACL_SLOT, unit_of_work
 from moorage.domain.actor import SYSTEM
+from moorage.domain.errors import Forbidden, NotFound
 from moorage.domain.principal import Principal
 from moorage.protocol.auth import Authenticator
 from moorage.registry.cache import NotifiedGenerations
@@ -89,6 +91,7 @@ import asyncio, sys
 from moorage.app import build_services
 from moorage.config import load_settings
 from moorage.domain.actor import SYSTEM
+from moorage.domain.errors import Forbidden, NotFound
 
 async def main():
     data_dir, database_url, op, *args = sys.argv[1:]
@@ -261,3 +264,82 @@ async def test_entries_expire_after_their_lifetime(w: World) -> None:
     cache.ttl = 0.0
     cache.put("ttl/x", "k", cache.generation("ttl/x"), "value")
     assert cache.is_miss(cache.get("ttl/x", "k"))
+
+
+async def test_robot_and_grants_are_one_unit_of_work_checked_inside_the_transaction(w: World) -> None:
+    """The web UI's "create a robot with grants" is one service call: the caller's admin rights are
+    decided inside the transaction, uncached. Here the caller's membership is removed behind the
+    caches' back (as within any invalidation window): the cached decision still says admin, yet
+    nothing is created."""
+    owner_name, mallory_name = f"own{secrets.token_hex(4)}", f"mal{secrets.token_hex(4)}"
+    owner = await _user(w, owner_name)
+    mallory = await _user(w, mallory_name)
+    org = f"org{secrets.token_hex(4)}"
+    svc = w.services
+    await svc.organizations.create(org, None, SYSTEM, owner.id or 0)
+    await svc.organizations.add_member(org, "owners", mallory_name, SYSTEM)
+    repo = f"{org}/app"
+    await svc.repositories.create(repo, visibility="private", description=None, actor=SYSTEM)
+    assert await svc.authorizer.repository_role(mallory, repo) == "admin"  # cached
+
+    async with svc.db.write() as s:  # no unit-of-work invalidation: the caches are not told
+        await s.execute(delete(TeamMember).where(TeamMember.user_id == mallory.id))
+    assert await svc.authorizer.repository_role(mallory, repo) == "admin"  # the stale window
+
+    with pytest.raises(Forbidden):
+        await create_robot_with_grants(
+            svc.authorizer,
+            svc.organizations,
+            svc.robots,
+            svc.permissions,
+            mallory,
+            org,
+            "sneaky",
+            description=None,
+            expires_at=None,
+            grants={repo: "admin"},
+            actor=SYSTEM,
+        )
+    assert [r.name for r in await svc.robots.list(org)] == []
+    assert await svc.permissions.grants(repo) == []
+
+    # the owner's call creates the robot and its grant together
+    robot = await create_robot_with_grants(
+        svc.authorizer,
+        svc.organizations,
+        svc.robots,
+        svc.permissions,
+        owner,
+        org,
+        "builder",
+        description=None,
+        expires_at=None,
+        grants={repo: "write"},
+        actor=SYSTEM,
+    )
+    assert [(g.kind, g.name, g.role) for g in await svc.permissions.grants(repo)] == [
+        ("robot", robot.name, "write")
+    ]
+
+
+async def test_robot_is_not_created_when_one_of_its_grants_fails(w: World) -> None:
+    owner = await _user(w, f"own{secrets.token_hex(4)}")
+    svc = w.services
+    repo = f"{owner.name}/app"
+    await svc.repositories.create(repo, visibility="private", description=None, actor=SYSTEM)
+    with pytest.raises(NotFound):
+        await create_robot_with_grants(
+            svc.authorizer,
+            svc.organizations,
+            svc.robots,
+            svc.permissions,
+            owner,
+            owner.name,
+            "half",
+            description=None,
+            expires_at=None,
+            grants={repo: "read", f"{owner.name}/missing": "read"},
+            actor=SYSTEM,
+        )
+    assert await svc.robots.list(owner.name) == []
+    assert await svc.permissions.grants(repo) == []

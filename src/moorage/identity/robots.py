@@ -6,6 +6,7 @@ lookup hash; logins compare hashes and never decrypt.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -91,8 +92,12 @@ class Robots:
         description: str | None,
         expires_at: datetime | None,
         actor: Actor,
+        inside: Callable[[AsyncSession, RobotInfo], Awaitable[None]] | None = None,
     ) -> RobotInfo:
-        """Create a robot; the returned info carries its token (shown once here, revealable later)."""
+        """Create a robot; the returned info carries its token (shown once here, revealable later).
+
+        ``inside`` runs in the same transaction once the robot exists (permission checks and grants
+        that must commit, or fail, with it)."""
         if ROBOT_SHORTNAME_RE.fullmatch(shortname) is None:
             raise InvalidInput(
                 "robot names are 2-255 characters: a lower-case letter, then lower-case letters, digits or _"
@@ -123,6 +128,8 @@ class Robots:
             await s.flush()
             await self.audit.add(s, "create_robot", actor, namespace=namespace, robot=full)
             info = self._info(namespace, r)
+            if inside is not None:
+                await inside(s, info)
         return replace(info, token=token)
 
     async def list(self, namespace: str) -> list[RobotInfo]:
