@@ -67,13 +67,21 @@ def start_moorage(
     tls: TlsFiles | None = None,
     database_url: str | None = None,
     name: str = "moorage",
+    join: RegistryServer | None = None,
 ) -> RegistryServer:
-    """Create users ``admin`` (superuser) and ``alice``, start ``moorage serve``, wait until healthy."""
+    """Create users ``admin`` (superuser) and ``alice``, start ``moorage serve``, wait until healthy.
+
+    With ``join``, start another node on that server's database instead: the same users, its own
+    data directory (so nothing is shared through the machine, as on another host), port and
+    processes."""
     data_dir = base / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    password, alice_password = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-    create_user(data_dir, "admin", password, superuser=True, database_url=database_url)
-    create_user(data_dir, "alice", alice_password, superuser=False, database_url=database_url)
+    if join is not None:
+        password, alice_password = join.password, join.alice_password
+    else:
+        password, alice_password = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+        create_user(data_dir, "admin", password, superuser=True, database_url=database_url)
+        create_user(data_dir, "alice", alice_password, superuser=False, database_url=database_url)
     port = free_port()
     args = [
         moorage_executable(),
