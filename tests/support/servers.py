@@ -68,6 +68,7 @@ def start_moorage(
     database_url: str | None = None,
     name: str = "moorage",
     join: RegistryServer | None = None,
+    workers: int | None = None,
 ) -> RegistryServer:
     """Create users ``admin`` (superuser) and ``alice``, start ``moorage serve``, wait until healthy.
 
@@ -95,6 +96,8 @@ def start_moorage(
     ]
     if database_url:
         args += ["--database-url", database_url]
+    if workers is not None:
+        args += ["--workers", str(workers)]
     scheme = "http"
     verify: ssl.SSLContext | bool = False
     if tls is not None:
