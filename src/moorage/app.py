@@ -27,6 +27,8 @@ from moorage.authz import Authorizer
 from moorage.authz.permissions import Permissions
 from moorage.config import Settings
 from moorage.db.engine import Database
+from moorage.db.listener import InvalidationListener
+from moorage.events import Outbox
 from moorage.identity.apptokens import AppTokens
 from moorage.identity.credentials import Credentials
 from moorage.identity.keys import load_or_create_signing_key
@@ -42,7 +44,7 @@ from moorage.observability.metrics import Metrics
 from moorage.protocol.context import RegistryContext
 from moorage.protocol.router import RegistryApp
 from moorage.registry.blobs import Blobs
-from moorage.registry.cache import ReadCache, SharedGenerations
+from moorage.registry.cache import NotifiedGenerations, ReadCache, SharedGenerations
 from moorage.registry.catalog import Catalog
 from moorage.registry.manifests import Manifests
 from moorage.registry.referrers import Referrers
@@ -80,6 +82,7 @@ class Services:
     registry: RegistryContext
     sessions: Sessions
     usage: Usage
+    outbox: Outbox
 
 
 def build_storage(settings: Settings) -> StorageDriver:
@@ -92,17 +95,32 @@ def build_secret_box(settings: Settings) -> SecretBox:
     return SecretBox(load_or_create_key(settings.data_dir / "keys" / "secret.key"))
 
 
+def build_generations(settings: Settings) -> SharedGenerations | NotifiedGenerations | None:
+    """The cache generation table: shared memory on one machine (SQLite), per process and kept
+    coherent by LISTEN/NOTIFY on PostgreSQL (the listener runs in the app's lifespan)."""
+    if not settings.read_cache_enabled:
+        return None
+    if settings.resolved_database_url.startswith("sqlite"):
+        return SharedGenerations(settings.data_dir / "run" / "generations")
+    return NotifiedGenerations()
+
+
 def build_services(settings: Settings) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.resolved_database_url, fsync=settings.fsync)
-    storage = build_storage(settings)
-    generations = (
-        SharedGenerations(settings.data_dir / "run" / "generations") if settings.read_cache_enabled else None
+    generations = build_generations(settings)
+    db = Database(
+        settings.resolved_database_url,
+        fsync=settings.fsync,
+        invalidator=generations,
+        # test-only fault injection (docs/testing.md): die between a commit and its invalidation
+        crash_after_commit=os.environ.get("MOORAGE_TEST_CRASH_AFTER_COMMIT") or None,
     )
-    cache = ReadCache(generations)
-    audit = AuditLog(db)
+    storage = build_storage(settings)
+    cache = ReadCache(generations, ttl=settings.cache_ttl_seconds)
+    metrics = Metrics()
+    audit = AuditLog(db, on_dropped=metrics.audit_dropped.inc)
     repositories = Repositories(db, cache, audit)
-    users = Users(db, cache, audit)
+    users = Users(db, cache, audit, hash_concurrency=settings.resolved_password_hash_concurrency)
     robots = Robots(db, build_secret_box(settings), audit, cache)
     app_tokens = AppTokens(db, audit, cache)
     oauth = OAuthApplications(db, audit)
@@ -144,7 +162,7 @@ def build_services(settings: Settings) -> Services:
         tokens=tokens,
         authorizer=authorizer,
         audit=audit,
-        metrics=Metrics(),
+        metrics=metrics,
     )
     return Services(
         settings,
@@ -169,6 +187,7 @@ def build_services(settings: Settings) -> Services:
             lifetime_seconds=settings.session_lifetime_seconds,
         ),
         Usage(db),
+        Outbox(db),
     )
 
 
@@ -288,21 +307,32 @@ def create_app(settings: Settings) -> ASGIApp:
         return Response(services.registry.metrics.render(), media_type="text/plain; version=0.0.4")
 
     async def flush_audit_forever() -> None:
+        backoff = 1.0
         while True:
-            await asyncio.sleep(1.0)
+            await services.audit.wait_for_work(backoff)  # every second, or at once when a batch is ready
             try:
                 await services.audit.flush()
-            except Exception:  # keep flushing; the next round retries the database
-                log.exception("audit.flush_failed")
+                backoff = 1.0
+            except Exception:  # the entries stay queued; retry with a growing pause
+                services.registry.metrics.audit_flush_failures.inc()
+                log.exception("audit.flush_failed", queued=services.audit.queued)
+                backoff = min(backoff * 2, 30.0)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         log.info("worker.start", pid=os.getpid())
-        flusher = asyncio.create_task(flush_audit_forever())
+        background = [asyncio.create_task(flush_audit_forever())]
+        generations = services.repositories.cache.generations
+        if isinstance(generations, NotifiedGenerations):
+            listener = InvalidationListener(
+                services.settings.resolved_database_url, generations.notified, generations.listening
+            )
+            background.append(asyncio.create_task(listener.run()))
         yield
-        flusher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await flusher
+        for task in background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await services.audit.flush()
         await services.db.dispose()
 

@@ -69,25 +69,34 @@ def start_moorage(
     database_url: str | None = None,
     name: str = "moorage",
     beside: RegistryServer | None = None,
+    join: RegistryServer | None = None,
     first_start: bool = False,
+    workers: int | None = None,
 ) -> RegistryServer:
     """Create users ``admin`` (superuser) and ``alice``, start ``moorage serve``, wait until healthy.
 
     With ``beside``, start another server on that server's data directory and database (a second
     node sharing its storage and metadata) with the same users; ``base`` then holds only its logs.
+    With ``join``, start another node on that server's database only: the same users, its own data
+    directory (nothing shared through the machine, as on another host), port and processes.
     ``first_start``: create no users, as on a fresh install: the server creates ``admin`` and writes
     its password to ``<data_dir>/initial-admin-password`` (then there is no ``alice``).
     """
     if beside is not None:
         data_dir, database_url = beside.data_dir, beside.database_url
-        password, alice_password = beside.password, beside.alice_password
     else:
         data_dir = base / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
+    if join is not None:
+        database_url = join.database_url
+    other = beside or join
+    if other is not None:
+        password, alice_password = other.password, other.alice_password
+    else:
         password, alice_password = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     if first_start:
         alice_password = ""
-    elif beside is None:
+    elif other is None:
         create_user(data_dir, "admin", password, superuser=True, database_url=database_url)
         create_user(data_dir, "alice", alice_password, superuser=False, database_url=database_url)
     port = free_port()
@@ -103,6 +112,8 @@ def start_moorage(
     ]
     if database_url:
         args += ["--database-url", database_url]
+    if workers is not None:
+        args += ["--workers", str(workers)]
     scheme = "http"
     verify: ssl.SSLContext | bool = False
     if tls is not None:

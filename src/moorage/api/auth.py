@@ -72,15 +72,16 @@ async def current_caller(request: Request, ctx: ApiContext = Depends(get_ctx)) -
         key = hashlib.sha256(f"{username}\x00{password}".encode()).digest()
         hit = cache.entries.get(key)
         acl = ctx.repositories.cache.generation(ACL_SLOT)  # credential changes end cached logins
-        if hit is not None and hit[1] > time.monotonic() and hit[2] == acl:
+        if hit is not None and hit[1] > time.monotonic() and hit[2] == acl and ctx.repositories.cache.enabled:
             return ApiCaller(hit[0], ip)
         principal = await ctx.credentials.verify(username, password, ip, where="api")
         if principal is None:
             raise Unauthenticated("invalid username or password")
-        if ctx.repositories.cache.enabled:  # see protocol/auth.py: no cache without shared generations
+        if ctx.repositories.cache.enabled and acl % 2 == 0:  # as in protocol/auth.py
             if len(cache.entries) > 10_000:
                 cache.entries.clear()
-            cache.entries[key] = (principal, time.monotonic() + _CACHE_SECONDS, acl)
+            ttl = min(_CACHE_SECONDS, ctx.repositories.cache.ttl)
+            cache.entries[key] = (principal, time.monotonic() + ttl, acl)
         return ApiCaller(principal, ip)
     raise Unauthenticated("unsupported authorization scheme; use Bearer or Basic")
 

@@ -1,17 +1,25 @@
 """Audit log entries.
 
-Changes are recorded in the same transaction as the change (``add``). High-volume read events
-(pulls) are queued in memory and written in batches by ``flush`` (called every second by the app),
-so the /v2 read path never waits for a database write; a crash loses at most the last second of
-pull records, never a change record.
+Changes are recorded in the same transaction as the change (``add``), as part of its unit of work
+(db/unit_of_work.py). High-volume read events (pulls, successful logins) are queued in memory
+(``enqueue``) and written in batches by ``flush`` (run by the app's flusher), so the /v2 read path
+never waits for a database write. A batch leaves the queue only once it is written: a failed
+write is retried by the next flush. When the queue is full, ``enqueue`` wakes the flusher and
+waits (back-pressure, at most ``max_wait`` seconds) for room; only then is an entry dropped, and
+every dropped entry is counted (``moorage_audit_dropped_total``). A crash loses at most the
+queued pull records, never a change record.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import insert, or_, select
@@ -22,6 +30,7 @@ from moorage.db.models import AuditEntry
 from moorage.domain.actor import Actor
 
 _MAX_QUEUE = 10_000
+_BATCH = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +71,6 @@ class AuditQuery:
     limit: int = 100
 
 
-@dataclass(slots=True)
-class _Pending:
-    rows: list[dict[str, Any]] = field(default_factory=list)
-
-
 def _row(
     kind: str, actor: Actor | None, namespace: str | None, repository: str | None, meta: dict[str, Any]
 ) -> dict[str, Any]:
@@ -85,9 +89,25 @@ def _row(
 
 
 class AuditLog:
-    def __init__(self, db: Database) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        max_queue: int = _MAX_QUEUE,
+        batch: int = _BATCH,
+        max_wait: float = 2.0,
+        on_dropped: Callable[[int], None] | None = None,
+    ) -> None:
         self.db = db
-        self._pending = _Pending()
+        self.max_queue = max_queue
+        self.batch = batch
+        self.max_wait = max_wait
+        self.on_dropped = on_dropped
+        self.dropped = 0
+        self._rows: deque[dict[str, Any]] = deque()
+        self._wake = asyncio.Event()  # the flusher should run now (a batch is ready, or the queue is full)
+        self._room = asyncio.Event()  # a batch was written: waiting producers may retry
+        self._flushing = asyncio.Lock()
 
     async def add(
         self,
@@ -124,16 +144,70 @@ class AuditLog:
         repository: str | None = None,
         **meta: Any,
     ) -> None:
-        """Queue a high-volume event (a pull) for the next batch write."""
-        if len(self._pending.rows) < _MAX_QUEUE:
-            self._pending.rows.append(_row(kind, actor, namespace, repository, meta))
+        """Queue a high-volume event without waiting; when the queue is full it is dropped (counted)."""
+        if len(self._rows) >= self.max_queue:
+            self._wake.set()
+            self._drop()
+            return
+        self._rows.append(_row(kind, actor, namespace, repository, meta))
+        if len(self._rows) >= self.batch:
+            self._wake.set()
+
+    async def enqueue(
+        self,
+        kind: str,
+        actor: Actor | None,
+        *,
+        namespace: str | None = None,
+        repository: str | None = None,
+        **meta: Any,
+    ) -> None:
+        """Queue a high-volume event (a pull) for the next batch write, waiting for room if full."""
+        if len(self._rows) >= self.max_queue:
+            self._wake.set()
+            try:
+                await asyncio.wait_for(self._wait_for_room(), self.max_wait)
+            except TimeoutError:
+                self._drop()
+                return
+        self._rows.append(_row(kind, actor, namespace, repository, meta))
+        if len(self._rows) >= self.batch:
+            self._wake.set()
+
+    async def _wait_for_room(self) -> None:
+        while len(self._rows) >= self.max_queue:
+            self._room.clear()
+            await self._room.wait()
+
+    def _drop(self) -> None:
+        self.dropped += 1
+        if self.on_dropped is not None:
+            self.on_dropped(1)
+
+    @property
+    def queued(self) -> int:
+        return len(self._rows)
+
+    async def wait_for_work(self, seconds: float) -> None:
+        """Return after ``seconds``, or earlier when a batch is ready (for the flusher)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()
 
     async def flush(self) -> int:
-        rows, self._pending.rows = self._pending.rows, []
-        if rows:
-            async with self.db.write() as s:
-                await s.execute(insert(AuditEntry), rows)
-        return len(rows)
+        """Write every queued entry, in batches. A batch leaves the queue only once written; if a
+        write fails the exception propagates and the entries stay queued for the next flush."""
+        written = 0
+        async with self._flushing:
+            while self._rows:
+                rows = list(islice(self._rows, self.batch))
+                async with self.db.write() as s:
+                    await s.execute(insert(AuditEntry), rows)
+                for _ in rows:  # only flush removes entries, always from the left
+                    self._rows.popleft()
+                written += len(rows)
+                self._room.set()
+        return written
 
     async def query(self, q: AuditQuery) -> list[AuditRecord]:
         """Newest first; page with ``before_id`` = the last id of the previous page."""

@@ -6,11 +6,19 @@ exist (existence stays secret); a caller who can see it but lacks the role gets 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from moorage.authz.evaluator import Authorizer
+from moorage.authz.permissions import Permissions
 from moorage.authz.principal import Principal
-from moorage.domain.errors import Forbidden, NotFound
+from moorage.domain.actor import Actor
+from moorage.domain.errors import Forbidden, InvalidInput, NotFound
 from moorage.domain.reference import is_valid_name
 from moorage.identity.orgs import Organizations
+from moorage.identity.robots import RobotInfo, Robots
 
 REPO_RANK = {"read": 1, "write": 2, "admin": 3}
 ORG_RANK = {"member": 1, "creator": 2, "admin": 3}
@@ -56,3 +64,48 @@ async def require_namespace_admin(
     if p.superuser and p.has_scope("super:user"):
         return
     await require_org_role(authorizer, organizations, p, namespace, "admin")
+
+
+async def create_robot_with_grants(
+    authorizer: Authorizer,
+    organizations: Organizations,
+    robots: Robots,
+    permissions: Permissions,
+    p: Principal,
+    namespace: str,
+    shortname: str,
+    *,
+    description: str | None,
+    expires_at: datetime | None,
+    grants: Mapping[str, str],
+    actor: Actor,
+) -> RobotInfo:
+    """Create a robot account and its repository grants as one unit of work.
+
+    The caller's rights (namespace admin, admin on each repository) are decided inside the same
+    transaction as the writes, uncached, so a right revoked before the commit cannot be used, and
+    either the robot and every grant exist afterwards or none of them."""
+    await require_namespace_admin(authorizer, organizations, p, namespace)  # 404 versus 403, early
+    for repo, role in grants.items():
+        if role not in REPO_RANK:
+            raise InvalidInput(f"the role for {repo} must be one of {', '.join(REPO_RANK)}")
+        if not repo.startswith(f"{namespace}/"):
+            raise InvalidInput("a robot account can only be granted repositories of its own namespace")
+
+    async def inside(s: AsyncSession, robot: RobotInfo) -> None:
+        own = not p.is_robot and p.name == namespace
+        if not own and not (p.superuser and p.has_scope("super:user")):  # decided again, in the transaction
+            role = await authorizer.org_role(p, namespace, s)
+            if not org_role_at_least(role, "admin"):
+                raise Forbidden(f"this needs the admin role in organization {namespace}")
+        for repo, role in sorted(grants.items()):
+            have = await authorizer.repository_role_in(s, p, repo) if is_valid_name(repo) else None
+            if have is None:
+                raise NotFound(f"no repository named {repo!r}")
+            if not repo_role_at_least(have, "admin"):
+                raise Forbidden(f"this needs admin permission on {repo}")
+            await permissions.set_in(s, repo, "robot", robot.name, role, actor)
+
+    return await robots.create(
+        namespace, shortname, description=description, expires_at=expires_at, actor=actor, inside=inside
+    )

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from moorage.authz.principal import Principal
 from moorage.db.engine import Database
@@ -60,13 +61,15 @@ class Authorizer:
         self.anonymous_access = anonymous_access
 
     # -- facts
-    async def memberships(self, p: Principal) -> tuple[Membership, ...]:
+    async def memberships(self, p: Principal, s: AsyncSession | None = None) -> tuple[Membership, ...]:
+        """The caller's teams; with ``s``, read in that transaction (uncached)."""
         if p.is_anonymous or p.id is None:
             return ()
         key = ("memberships", p.kind, p.id)
-        hit = self.cache.get_multi((ACL_SLOT,), key)
-        if not ReadCache.is_miss(hit):
-            return hit  # type: ignore[no-any-return]
+        if s is None:
+            hit = self.cache.get_multi((ACL_SLOT,), key)
+            if not ReadCache.is_miss(hit):
+                return hit  # type: ignore[no-any-return]
         gens = self.cache.generations_of((ACL_SLOT,))
         cond = TeamMember.robot_id == p.id if p.is_robot else TeamMember.user_id == p.id
         stmt = (
@@ -75,19 +78,23 @@ class Authorizer:
             .join(Namespace, Namespace.id == Team.namespace_id)
             .where(cond)
         )
-        async with self.db.read() as s:
+        if s is not None:
             rows = (await s.execute(stmt)).all()
+            return tuple(Membership(r.id, r.org, r.name, r.role) for r in rows)
+        async with self.db.read() as rs:
+            rows = (await rs.execute(stmt)).all()
         out = tuple(Membership(r.id, r.org, r.name, r.role) for r in rows)
         self.cache.put_multi((ACL_SLOT,), key, gens, out)
         return out
 
-    async def org_role(self, p: Principal, org: str) -> str | None:
-        """admin | creator | member of an organization (the strongest team role), or None."""
+    async def org_role(self, p: Principal, org: str, s: AsyncSession | None = None) -> str | None:
+        """admin | creator | member of an organization (the strongest team role), or None.
+        With ``s``, decided inside that transaction (uncached)."""
         if p.superuser and p.has_scope("org:admin"):
             return "admin"
         rank = {"member": 1, "creator": 2, "admin": 3}
         best: str | None = None
-        for m in await self.memberships(p):
+        for m in await self.memberships(p, s):
             if m.org == org and (best is None or rank[m.role] > rank[best]):
                 best = m.role
         if best == "admin" and not p.has_scope("org:admin"):
@@ -106,18 +113,30 @@ class Authorizer:
             return None
         return await self._role_on(p, info)
 
-    async def _role_on(self, p: Principal, info: RepositoryInfo) -> str | None:
-        role = await self._granted_role(p, info.name, info.id)
+    async def repository_role_in(self, s: AsyncSession, p: Principal, repository: str) -> str | None:
+        """``repository_role`` decided inside the transaction ``s`` (uncached): for a change whose
+        permission check must hold until it commits."""
+        info = await self.repositories.get_in(s, repository)
+        if info is None:
+            return None
+        return await self._role_on(p, info, s)
+
+    async def _role_on(self, p: Principal, info: RepositoryInfo, s: AsyncSession | None = None) -> str | None:
+        role = await self._granted_role(p, info.name, info.id, s)
         if info.is_public and (not p.is_anonymous or self.anonymous_access):
             role = stronger(role, "read")
         return role
 
-    async def _granted_role(self, p: Principal, repository: str, repo_id: int) -> str | None:
+    async def _granted_role(
+        self, p: Principal, repository: str, repo_id: int, s: AsyncSession | None = None
+    ) -> str | None:
         if p.is_anonymous:
             return None
         cap = scope_role_cap(p.scopes) if p.scopes is not None else "admin"
         if p.superuser:
             return cap
+        if s is not None:
+            return weaker(await self._compute_role(p, repository, repo_id, s), cap)
         slots = (ACL_SLOT, repository)
         key = ("role", p.kind, p.id, p.name)
         hit = self.cache.get_multi(slots, key)
@@ -127,12 +146,14 @@ class Authorizer:
             self.cache.put_multi(slots, key, gens, hit)
         return weaker(hit, cap)
 
-    async def _compute_role(self, p: Principal, repository: str, repo_id: int) -> str | None:
+    async def _compute_role(
+        self, p: Principal, repository: str, repo_id: int, s: AsyncSession | None = None
+    ) -> str | None:
         namespace = namespace_of(repository)
         role: str | None = None
         if not p.is_robot and namespace == p.name:
             return "admin"
-        memberships = await self.memberships(p)
+        memberships = await self.memberships(p, s)
         if any(m.org == namespace and m.role == "admin" for m in memberships):
             return "admin"
         team_ids = [m.team_id for m in memberships]
@@ -141,16 +162,16 @@ class Authorizer:
         )
         if team_ids:
             conds.append(RepositoryPermission.team_id.in_(team_ids))
-        async with self.db.read() as s:
-            roles = (
-                await s.execute(
-                    select(RepositoryPermission.role).where(
-                        RepositoryPermission.repository_id == repo_id, or_(*conds)
-                    )
-                )
-            ).scalars()
-            for r in roles:
-                role = stronger(role, r)
+        stmt = select(RepositoryPermission.role).where(
+            RepositoryPermission.repository_id == repo_id, or_(*conds)
+        )
+        if s is not None:
+            roles = list((await s.execute(stmt)).scalars())
+        else:
+            async with self.db.read() as rs:
+                roles = list((await rs.execute(stmt)).scalars())
+        for r in roles:
+            role = stronger(role, r)
         return role
 
     async def can_create_in(self, p: Principal, namespace: str | None) -> bool:

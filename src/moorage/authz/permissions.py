@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moorage.audit import AuditLog
-from moorage.db.engine import Database, after_commit
+from moorage.db.engine import Database
 from moorage.db.models import (
     DefaultPermission,
     Namespace,
@@ -25,6 +25,7 @@ from moorage.db.models import (
     TeamMember,
     User,
 )
+from moorage.db.unit_of_work import unit_of_work
 from moorage.domain.actor import Actor
 from moorage.domain.errors import InvalidInput, NotFound
 from moorage.domain.reference import namespace_of, split_robot_name
@@ -142,37 +143,42 @@ class Permissions:
     async def set(self, repository: str, kind: str, name: str, role: str, actor: Actor) -> Grant:
         _check_role(role)
         async with self.db.write() as s:
-            repo_id, ns_id, ns_kind = await self._repo(s, repository)
-            ids = await self._delegate(s, kind, name, ns_id if ns_kind == "org" else None)
-            if kind == "robot":
-                owner = split_robot_name(name)
-                if owner is not None and owner[0] != namespace_of(repository):
-                    raise InvalidInput(
-                        "a robot account can only be granted repositories of its own namespace"
-                    )
-            column, value = next(iter(ids.items()))
-            existing = (
-                await s.execute(
-                    select(RepositoryPermission).where(
-                        RepositoryPermission.repository_id == repo_id,
-                        getattr(RepositoryPermission, column) == value,
-                    )
+            return await self.set_in(s, repository, kind, name, role, actor)
+
+    async def set_in(
+        self, s: AsyncSession, repository: str, kind: str, name: str, role: str, actor: Actor
+    ) -> Grant:
+        """Grant ``role`` inside the unit of work whose session is ``s``."""
+        _check_role(role)
+        repo_id, ns_id, ns_kind = await self._repo(s, repository)
+        ids = await self._delegate(s, kind, name, ns_id if ns_kind == "org" else None)
+        if kind == "robot":
+            owner = split_robot_name(name)
+            if owner is not None and owner[0] != namespace_of(repository):
+                raise InvalidInput("a robot account can only be granted repositories of its own namespace")
+        column, value = next(iter(ids.items()))
+        existing = (
+            await s.execute(
+                select(RepositoryPermission).where(
+                    RepositoryPermission.repository_id == repo_id,
+                    getattr(RepositoryPermission, column) == value,
                 )
-            ).scalar()
-            if existing is None:
-                s.add(RepositoryPermission(repository_id=repo_id, role=role, **ids))
-            else:
-                existing.role = role
-            await self.audit.add(
-                s,
-                "change_repo_permission",
-                actor,
-                repository=repository,
-                delegate_kind=kind,
-                delegate=name,
-                role=role,
             )
-            after_commit(s, lambda: self.cache.bump(repository))
+        ).scalar()
+        if existing is None:
+            s.add(RepositoryPermission(repository_id=repo_id, role=role, **ids))
+        else:
+            existing.role = role
+        await self.audit.add(
+            s,
+            "change_repo_permission",
+            actor,
+            repository=repository,
+            delegate_kind=kind,
+            delegate=name,
+            role=role,
+        )
+        unit_of_work(s).invalidate(repository)
         return Grant(kind, name, role)
 
     async def get(self, repository: str, kind: str, name: str) -> Grant:
@@ -197,7 +203,7 @@ class Permissions:
             await self.audit.add(
                 s, "delete_repo_permission", actor, repository=repository, delegate_kind=kind, delegate=name
             )
-            after_commit(s, lambda: self.cache.bump(repository))
+            unit_of_work(s).invalidate(repository)
 
     async def robot_permissions(self, namespace: str, shortname: str) -> list[tuple[str, str]]:
         """(repository, role) pairs granted directly to a robot."""

@@ -57,7 +57,15 @@ class Settings(BaseSettings):
     max_page_size: int = Field(1000, ge=1, le=100000)
     upload_expiry_seconds: int = Field(7 * 86400, ge=60)
     read_cache: Literal["auto", "on", "off"] = Field(
-        "auto", description="per-process /v2 read cache; auto = on for SQLite (one machine), off otherwise"
+        "auto",
+        description="per-process read, permission and login caches; auto = on (SQLite: shared generation "
+        "table; PostgreSQL: invalidated by LISTEN/NOTIFY)",
+    )
+    cache_ttl_seconds: float = Field(
+        30.0, gt=0, le=3600, description="the longest any cached read, permission decision or login is used"
+    )
+    password_hash_concurrency: int = Field(
+        0, ge=0, le=256, description="argon2 hashes computed at once per worker process; 0 = cores / workers"
     )
 
     # -- accounts and security
@@ -128,9 +136,13 @@ class Settings(BaseSettings):
 
     @property
     def read_cache_enabled(self) -> bool:
-        if self.read_cache == "auto":
-            return self.resolved_database_url.startswith("sqlite")
-        return self.read_cache == "on"
+        return self.read_cache != "off"
+
+    @property
+    def resolved_password_hash_concurrency(self) -> int:
+        if self.password_hash_concurrency:
+            return self.password_hash_concurrency
+        return max(1, (os.cpu_count() or 1) // self.workers)
 
     @property
     def resolved_storage_root(self) -> Path:

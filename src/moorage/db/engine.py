@@ -9,16 +9,30 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import os
+import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from moorage.db.sqlite_inline import inline_creator
+from moorage.db.unit_of_work import ALL_SLOTS, Invalidator, UnitOfWork
+
+NOTIFY_CHANNEL = "moorage_invalidate"
+"""The PostgreSQL channel on which every committed unit of work names the cache slots it changed."""
+
+_MAX_NOTIFY_PAYLOAD = 7000  # PostgreSQL refuses payloads of 8000 bytes or more
+
+
+def notify_payload(slots: frozenset[str]) -> str:
+    """The NOTIFY payload naming ``slots`` (JSON, so the NUL of the ACL slot survives), or "*"."""
+    payload = json.dumps(sorted(slots))
+    return payload if len(payload.encode()) < _MAX_NOTIFY_PAYLOAD else json.dumps([ALL_SLOTS])
 
 
 def _sqlite_connect(synchronous: str) -> Any:
@@ -93,9 +107,20 @@ class Database:
     up to 100 ms at a time) and writers are served in order.
     """
 
-    def __init__(self, url: str, *, fsync: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        fsync: bool = True,
+        invalidator: Invalidator | None = None,
+        crash_after_commit: str | None = None,
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.invalidator = invalidator
+        # test-only fault injection: die (SIGKILL) right after a commit that invalidates a slot
+        # containing this text, before the post-commit invalidation runs
+        self._crash_after_commit = crash_after_commit
         self._local_lock = asyncio.Lock()
         self._file_lock: _FileLock | None = None
         if self.is_sqlite:
@@ -116,24 +141,48 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """A session in one transaction, committed on success and rolled back on error."""
+        """One unit of work: a session in one transaction, committed on success and rolled back on
+        error, with the cache invalidations it collected applied around the commit (see
+        db/unit_of_work.py)."""
         if not self.is_sqlite:
-            async with self._write() as session:
-                async with session.begin():
-                    yield session
-                _run_after_commit(session)
+            async with self._transaction() as session:
+                yield session
             return
         async with self._local_lock:
             if self._file_lock is not None:
                 await self._file_lock.acquire()
             try:
-                async with self._write() as session:
-                    async with session.begin():
-                        yield session
-                    _run_after_commit(session)
+                async with self._transaction() as session:
+                    yield session
             finally:
                 if self._file_lock is not None:
                     self._file_lock.release()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self._write() as session:
+            slots: frozenset[str] = frozenset()
+            try:
+                async with session.begin():
+                    yield session
+                    uow = session.info.get("uow")
+                    if isinstance(uow, UnitOfWork) and uow.slots:
+                        slots = frozenset(uow.slots)
+                        if not self.is_sqlite:
+                            # delivered to every listener by PostgreSQL if and only if this commits
+                            await session.execute(
+                                text("SELECT pg_notify(:channel, :payload)"),
+                                {"channel": NOTIFY_CHANNEL, "payload": notify_payload(slots)},
+                            )
+                        if self.invalidator is not None:
+                            self.invalidator.begin(slots)
+                if slots and self._crash_after_commit and any(self._crash_after_commit in s for s in slots):
+                    os.kill(os.getpid(), signal.SIGKILL)
+            finally:
+                if slots and self.invalidator is not None:
+                    self.invalidator.end(slots)
+                session.info.pop("uow", None)
+            _run_after_commit(session)
 
     async def dispose(self) -> None:
         await self.read_engine.dispose()

@@ -11,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from moorage.audit import AuditLog
-from moorage.db.engine import Database, after_commit
+from moorage.db.engine import Database
 from moorage.db.models import AppToken, User
+from moorage.db.unit_of_work import unit_of_work
 from moorage.domain.actor import Actor
 from moorage.domain.errors import InvalidInput, NotFound
 from moorage.identity.secretbox import new_token, token_hash
-from moorage.registry.cache import ACL_SLOT, ReadCache
+from moorage.registry.cache import ReadCache
 
 APP_USERNAME = "$app"
 _LAST_USED_RESOLUTION = timedelta(minutes=5)  # last_used_at is refreshed at most this often
@@ -122,9 +123,7 @@ class AppTokens:
             if res.rowcount == 0:  # type: ignore[attr-defined]
                 raise NotFound("no such application token")
             await self.audit.add(s, "revoke_app_token", actor, app_token=token_uuid)
-            if self.cache is not None:
-                cache = self.cache
-                after_commit(s, lambda: cache.bump(ACL_SLOT))
+            unit_of_work(s).acl()
 
     async def authenticate(self, token: str, username: str | None = None) -> AppTokenOwner | None:
         """The owner of a live token (and, when ``username`` is given, only if it is theirs)."""

@@ -52,7 +52,7 @@ class Credentials:
             )
             return None
         await self.throttle.succeeded(username)
-        self.audit.queue(
+        await self.audit.enqueue(
             "login_success",
             Actor(principal.name, principal.kind, ip, principal.id),
             where=where,

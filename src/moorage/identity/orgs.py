@@ -14,13 +14,14 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moorage.audit import AuditLog
-from moorage.db.engine import Database, after_commit
+from moorage.db.engine import Database
 from moorage.db.models import Namespace, Repository, Robot, Team, TeamMember, User
+from moorage.db.unit_of_work import unit_of_work
 from moorage.domain.actor import Actor
 from moorage.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from moorage.domain.reference import TEAM_NAME_RE, split_robot_name, validate_namespace_name
 from moorage.domain.roles import TEAM_ROLES
-from moorage.registry.cache import ACL_SLOT, ReadCache
+from moorage.registry.cache import ReadCache
 
 OWNERS_TEAM = "owners"
 
@@ -54,11 +55,6 @@ async def repositories_of(s: AsyncSession, namespace_id: int) -> list[str]:
     return list(rows.scalars())
 
 
-def bump_all(cache: ReadCache, slots: list[str]) -> None:
-    for slot in slots:
-        cache.bump(slot)
-
-
 class Organizations:
     def __init__(self, db: Database, audit: AuditLog, cache: ReadCache) -> None:
         self.db = db
@@ -66,7 +62,7 @@ class Organizations:
         self.cache = cache
 
     def _acl_changed(self, s: AsyncSession) -> None:
-        after_commit(s, lambda: self.cache.bump(ACL_SLOT))
+        unit_of_work(s).acl()
 
     async def _org(self, s: AsyncSession, name: str) -> Namespace:
         ns = (
@@ -137,7 +133,7 @@ class Organizations:
             await self.audit.add(s, "org_delete", actor, namespace=name)
             self._acl_changed(s)
             # cached reads of its repositories (manifests, tags, facts) must end with them
-            after_commit(s, lambda: bump_all(self.cache, repositories))
+            unit_of_work(s).invalidate(*repositories)
 
     # -- teams
     async def teams(self, org: str) -> list[TeamInfo]:

@@ -6,6 +6,7 @@ lookup hash; logins compare hashes and never decrypt.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -13,13 +14,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moorage.audit import AuditLog
-from moorage.db.engine import Database, after_commit
+from moorage.db.engine import Database
 from moorage.db.models import Namespace, Robot
+from moorage.db.unit_of_work import unit_of_work
 from moorage.domain.actor import Actor
 from moorage.domain.errors import Conflict, InvalidInput, NotFound
 from moorage.domain.reference import ROBOT_SHORTNAME_RE, split_robot_name
 from moorage.identity.secretbox import SecretBox, new_token, same_hash, token_hash
-from moorage.registry.cache import ACL_SLOT, ReadCache
+from moorage.registry.cache import ReadCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +92,12 @@ class Robots:
         description: str | None,
         expires_at: datetime | None,
         actor: Actor,
+        inside: Callable[[AsyncSession, RobotInfo], Awaitable[None]] | None = None,
     ) -> RobotInfo:
-        """Create a robot; the returned info carries its token (shown once here, revealable later)."""
+        """Create a robot; the returned info carries its token (shown once here, revealable later).
+
+        ``inside`` runs in the same transaction once the robot exists (permission checks and grants
+        that must commit, or fail, with it)."""
         if ROBOT_SHORTNAME_RE.fullmatch(shortname) is None:
             raise InvalidInput(
                 "robot names are 2-255 characters: a lower-case letter, then lower-case letters, digits or _"
@@ -122,6 +128,8 @@ class Robots:
             await s.flush()
             await self.audit.add(s, "create_robot", actor, namespace=namespace, robot=full)
             info = self._info(namespace, r)
+            if inside is not None:
+                await inside(s, info)
         return replace(info, token=token)
 
     async def list(self, namespace: str) -> list[RobotInfo]:
@@ -144,7 +152,7 @@ class Robots:
             r.token_hash = token_hash(token)
             r.token_encrypted = self.box.encrypt(token, self._context(full))
             await self.audit.add(s, "regenerate_robot_token", actor, namespace=namespace, robot=full)
-            after_commit(s, lambda: self.cache.bump(ACL_SLOT))
+            unit_of_work(s).acl()
             return self._info(namespace, r, reveal=True)
 
     async def delete(self, namespace: str, shortname: str, actor: Actor) -> None:
@@ -154,7 +162,7 @@ class Robots:
             await self.audit.add(
                 s, "delete_robot", actor, namespace=namespace, robot=f"{namespace}+{shortname}"
             )
-            after_commit(s, lambda: self.cache.bump(ACL_SLOT))
+            unit_of_work(s).acl()
 
     async def authenticate(self, fullname: str, token: str) -> RobotInfo | None:
         """The robot when ``token`` is its current token and it has not expired."""

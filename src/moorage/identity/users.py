@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,14 +14,15 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moorage.audit import AuditLog
-from moorage.db.engine import Database, after_commit
+from moorage.db.engine import Database
 from moorage.db.models import Namespace, Team, TeamMember, User
+from moorage.db.unit_of_work import unit_of_work
 from moorage.domain.actor import Actor
 from moorage.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from moorage.domain.reference import validate_namespace_name
-from moorage.identity.orgs import bump_all, repositories_of
+from moorage.identity.orgs import repositories_of
 from moorage.identity.passwords import hash_password, verify_password
-from moorage.registry.cache import ACL_SLOT, ReadCache
+from moorage.registry.cache import ReadCache
 
 UserError = InvalidInput  # kept for callers that catch the old name
 
@@ -40,10 +43,27 @@ def _info(u: User) -> UserInfo:
 
 
 class Users:
-    def __init__(self, db: Database, cache: ReadCache | None = None, audit: AuditLog | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        cache: ReadCache | None = None,
+        audit: AuditLog | None = None,
+        *,
+        hash_concurrency: int = 0,
+    ) -> None:
         self.db = db
         self.cache = cache
         self.audit = audit
+        # argon2 costs ~64 MiB and a core for ~0.2 s: a burst of logins queues here instead of
+        # hashing in parallel beyond the cores (0: the event loop's default executor)
+        self._hashing = (
+            ThreadPoolExecutor(max_workers=hash_concurrency, thread_name_prefix="argon2")
+            if hash_concurrency
+            else None
+        )
+
+    async def _hash(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._hashing, fn, *args)
 
     async def _audit(self, s: AsyncSession, kind: str, actor: Actor | None, name: str, **meta: Any) -> None:
         if self.audit is not None:
@@ -61,7 +81,7 @@ class Users:
         validate_namespace_name(username, "username")
         if len(password) < 8:
             raise InvalidInput("password must be at least 8 characters")
-        pw_hash = await asyncio.get_running_loop().run_in_executor(None, hash_password, password)
+        pw_hash = await self._hash(hash_password, password)
         async with self.db.write() as s:
             taken = (await s.execute(select(Namespace.id).where(Namespace.name == username))).scalar()
             if taken is not None:
@@ -87,7 +107,7 @@ class Users:
         async with self.db.read() as s:
             u = (await s.execute(select(User).where(User.username == username))).scalar()
         stored = u.password_hash if u is not None else None
-        ok = await asyncio.get_running_loop().run_in_executor(None, verify_password, stored, password)
+        ok = bool(await self._hash(verify_password, stored, password))
         if not ok or u is None or not u.enabled:
             return None
         return _info(u)
@@ -99,16 +119,14 @@ class Users:
     async def set_password(self, username: str, password: str, actor: Actor | None = None) -> bool:
         if len(password) < 8:
             raise InvalidInput("password must be at least 8 characters")
-        pw_hash = await asyncio.get_running_loop().run_in_executor(None, hash_password, password)
+        pw_hash = await self._hash(hash_password, password)
         async with self.db.write() as s:
             u = (await s.execute(select(User).where(User.username == username))).scalar()
             if u is None:
                 return False
             u.password_hash = pw_hash
             await self._audit(s, "user_change", actor, username, password_changed=True)
-            if self.cache is not None:
-                cache = self.cache
-                after_commit(s, lambda: cache.bump(ACL_SLOT))
+            unit_of_work(s).acl()
         return True
 
     async def list(self) -> list[UserInfo]:
@@ -158,9 +176,7 @@ class Users:
             if demoting and await self._would_leave_no_superuser(s, u):
                 raise Forbidden("this is the last enabled superuser; promote another account first")
             await self._audit(s, "user_change", actor, username, enabled=enabled, super_user=superuser)
-            if self.cache is not None:
-                cache = self.cache
-                after_commit(s, lambda: cache.bump(ACL_SLOT))
+            unit_of_work(s).acl()
             return _info(u)
 
     async def _would_leave_no_superuser(self, s: AsyncSession, u: User) -> bool:
@@ -193,10 +209,10 @@ class Users:
             repositories = await repositories_of(s, u.namespace_id)
             await s.execute(delete(Namespace).where(Namespace.id == u.namespace_id))
             await self._audit(s, "user_delete", actor, username)
-            if self.cache is not None:
-                cache = self.cache
-                # the namespace's repositories went with it: end their cached reads too
-                after_commit(s, lambda: bump_all(cache, [ACL_SLOT, *repositories]))
+            # the namespace's repositories went with it: end their cached reads too
+            uow = unit_of_work(s)
+            uow.acl()
+            uow.invalidate(*repositories)
 
     @staticmethod
     async def _orgs_only_owned_by(s: AsyncSession, user_id: int) -> builtins.list[str]:

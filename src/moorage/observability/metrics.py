@@ -34,6 +34,16 @@ class Metrics:
             "moorage_blob_bytes_pushed", "Blob bytes received and stored", registry=self.registry
         )
         self.bytes_pulled = Counter("moorage_blob_bytes_pulled", "Blob bytes served", registry=self.registry)
+        self.audit_dropped = Counter(
+            "moorage_audit_dropped",
+            "Queued audit entries (pulls, logins) dropped because the queue stayed full",
+            registry=self.registry,
+        )
+        self.audit_flush_failures = Counter(
+            "moorage_audit_flush_failures",
+            "Failed batch writes of queued audit entries (the entries stay queued and are retried)",
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

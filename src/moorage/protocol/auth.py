@@ -82,7 +82,8 @@ class Authenticator:
         # any account or credential change (disable, revoke, regenerate, password) bumps the ACL
         # generation, which ends every cached login at once
         acl = self.ctx.repositories.cache.generation(ACL_SLOT)
-        if hit is not None and hit[1] > now and hit[2] == acl:
+        cache = self.ctx.repositories.cache
+        if hit is not None and hit[1] > now and hit[2] == acl and cache.enabled:
             return hit[0]
         try:
             principal = await self.ctx.credentials.verify(username, password, ip, where=where)
@@ -90,12 +91,12 @@ class Authenticator:
             raise LockedOut(exc.detail) from exc
         if principal is None:
             return None
-        # without the shared generation table (several nodes on PostgreSQL) a revocation could not
-        # reach every node's cache, so logins are then checked every time
-        if self.ctx.repositories.cache.enabled:
+        # only while a revocation is sure to reach this cache (registry/cache.py: the generation
+        # table is usable, and no credential change is in flight: an odd generation)
+        if cache.enabled and acl % 2 == 0:
             if len(self._basic_cache) > 10_000:
                 self._basic_cache.clear()
-            self._basic_cache[key] = (principal, now + _BASIC_CACHE_SECONDS, acl)
+            self._basic_cache[key] = (principal, now + min(_BASIC_CACHE_SECONDS, cache.ttl), acl)
         return principal
 
     @staticmethod

@@ -20,7 +20,7 @@ async def get_manifest(call: Call) -> Response:
     }
     if call.head:
         return Response(b"", headers=headers, media_type=record.media_type)
-    call.ctx.audit.queue("pull_repo", call.actor, repository=call.name, reference=call.ref[:200])
+    await call.ctx.audit.enqueue("pull_repo", call.actor, repository=call.name, reference=call.ref[:200])
     return Response(record.content, headers=headers, media_type=record.media_type)
 
 

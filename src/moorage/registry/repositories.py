@@ -10,8 +10,9 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moorage.audit import AuditLog
-from moorage.db.engine import Database, after_commit
+from moorage.db.engine import Database
 from moorage.db.models import Namespace, Repository, Tag
+from moorage.db.unit_of_work import unit_of_work
 from moorage.domain.actor import Actor
 from moorage.domain.errors import Conflict, InvalidInput, NotFound
 from moorage.domain.reference import namespace_of, validate_name
@@ -48,8 +49,8 @@ class Repositories:
         self._on_create.append(hook)
 
     def touch(self, s: AsyncSession, name: str) -> None:
-        """Mark ``name`` changed once this transaction commits (invalidates cached reads everywhere)."""
-        after_commit(s, lambda: self.cache.bump(name))
+        """Mark ``name`` changed by this unit of work (its cached reads end everywhere when it commits)."""
+        unit_of_work(s).invalidate(name)
 
     async def get(self, name: str) -> RepositoryInfo | None:
         cached = self.cache.get(name, "repo")

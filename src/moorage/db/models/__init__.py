@@ -7,6 +7,7 @@ from moorage.db.models.identity import User
 from moorage.db.models.manifest import Manifest, ManifestBlob, ManifestChild, RepositoryManifest
 from moorage.db.models.namespace import Namespace
 from moorage.db.models.organization import Team, TeamMember
+from moorage.db.models.outbox import OutboxEntry
 from moorage.db.models.permission import DefaultPermission, RepositoryPermission
 from moorage.db.models.repository import Repository
 from moorage.db.models.robot import Robot
@@ -29,6 +30,7 @@ __all__ = [
     "OAuthApplication",
     "OAuthAuthorizationCode",
     "OAuthToken",
+    "OutboxEntry",
     "Repository",
     "RepositoryBlob",
     "RepositoryManifest",

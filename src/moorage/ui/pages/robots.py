@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from moorage.authz.access import require_namespace_admin, require_repo_role
+from moorage.authz.access import create_robot_with_grants, require_namespace_admin, require_repo_role
 from moorage.domain.clientcommands import ClientCommands
 from moorage.domain.errors import Forbidden, InvalidInput, RegistryError, ServiceError
 from moorage.domain.principal import Principal
@@ -160,24 +160,23 @@ async def create_robot(request: Request) -> Response:
         if not values["name"]:
             raise InvalidInput("give the robot account a name")
         expires = _parse_expiry(values["expires"])
-        await _check_grants(request, scope, grants)
-        robot = await c.robots.create(
+        # one service call, one transaction: the robot, its grants and the permission checks
+        robot = await create_robot_with_grants(
+            c.authorizer,
+            c.organizations,
+            c.robots,
+            c.permissions,
+            scope.principal,
             scope.namespace,
             values["name"],
             description=values["description"] or None,
             expires_at=expires,
+            grants=grants,
             actor=actor(request),
         )
     except (ServiceError, RegistryError) as exc:
         text, status = readable(exc)
         return await _list_page(request, scope, error=text, status=status, values=values, grants=grants)
-    try:
-        for repo, role in sorted(grants.items()):
-            await c.permissions.set(repo, "robot", robot.name, role, actor(request))
-    except (ServiceError, RegistryError) as exc:
-        text, _ = readable(exc)
-        failed = f"Robot account {robot.name} created, but a grant failed: {text}"
-        return redirect(request, f"{scope.base}/{robot.shortname}", failed)
     count = len(grants)
     access = f" with access to {count} repositor{'y' if count == 1 else 'ies'}" if count else ""
     return redirect(
