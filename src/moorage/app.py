@@ -32,6 +32,7 @@ from moorage.identity.credentials import Credentials
 from moorage.identity.keys import load_or_create_signing_key
 from moorage.identity.oauth import OAuthApplications
 from moorage.identity.orgs import Organizations
+from moorage.identity.revocation import Revocations
 from moorage.identity.robots import Robots
 from moorage.identity.secretbox import SecretBox, load_or_create_key
 from moorage.identity.sessions import Sessions
@@ -105,7 +106,7 @@ def build_services(settings: Settings) -> Services:
     users = Users(db, cache, audit)
     robots = Robots(db, build_secret_box(settings), audit, cache)
     app_tokens = AppTokens(db, audit, cache)
-    oauth = OAuthApplications(db, audit)
+    oauth = OAuthApplications(db, audit, cache)
     throttle = LoginThrottler(
         db,
         ThrottlePolicy(
@@ -142,6 +143,7 @@ def build_services(settings: Settings) -> Services:
         users=users,
         credentials=credentials,
         tokens=tokens,
+        revocations=Revocations(db, cache),
         authorizer=authorizer,
         audit=audit,
         metrics=Metrics(),

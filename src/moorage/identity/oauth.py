@@ -15,12 +15,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moorage.audit import AuditLog
-from moorage.db.engine import Database
+from moorage.db.engine import Database, after_commit
 from moorage.db.models import Namespace, OAuthApplication, OAuthAuthorizationCode, OAuthToken, User
 from moorage.domain.actor import Actor
 from moorage.domain.errors import InvalidInput, NotFound
 from moorage.domain.roles import OAUTH_SCOPES
 from moorage.identity.secretbox import new_token, same_hash, token_hash
+from moorage.registry.cache import ACL_SLOT, ReadCache
 
 OAUTH_USERNAME = "$oauthtoken"
 CODE_LIFETIME = timedelta(minutes=10)  # RFC 6749 4.1.2 recommends at most 10 minutes
@@ -45,6 +46,9 @@ class OAuthGrant:
     superuser: bool
     scopes: frozenset[str]
     client_id: str
+    token_id: int = 0
+    generation: int = 0  # the user's credential generation
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +72,16 @@ def parse_scopes(value: str | list[str]) -> frozenset[str]:
 
 
 class OAuthApplications:
-    def __init__(self, db: Database, audit: AuditLog) -> None:
+    def __init__(self, db: Database, audit: AuditLog, cache: ReadCache | None = None) -> None:
         self.db = db
         self.audit = audit
+        self.cache = cache
+
+    def _revoked(self, s: AsyncSession) -> None:
+        """Tokens were revoked in this transaction: end cached logins and token states at once."""
+        if self.cache is not None:
+            cache = self.cache
+            after_commit(s, lambda: cache.bump(ACL_SLOT))
 
     @staticmethod
     def _info(org: str, a: OAuthApplication) -> ApplicationInfo:
@@ -184,6 +195,7 @@ class OAuthApplications:
             a = await self._app(s, org, client_id)
             await s.execute(delete(OAuthApplication).where(OAuthApplication.id == a.id))
             await self.audit.add(s, "delete_application", actor, namespace=org, client_id=client_id)
+            self._revoked(s)  # its tokens went with it
 
     async def issue_token(
         self,
@@ -199,6 +211,11 @@ class OAuthApplications:
         token = secrets.token_urlsafe(32)
         async with self.db.write() as s:
             a = await self._app(s, org, client_id)
+            generation = (
+                await s.execute(select(User.credential_generation).where(User.id == user_id))
+            ).scalar()
+            if generation is None:
+                raise NotFound("no such user")
             s.add(
                 OAuthToken(
                     application_id=a.id,
@@ -206,6 +223,7 @@ class OAuthApplications:
                     scopes=" ".join(sorted(scopes)),
                     token_hash=token_hash(token),
                     expires_at=datetime.now(UTC) + expires_in if expires_in else None,
+                    credential_generation=generation,
                 )
             )
             await self.audit.add(
@@ -218,6 +236,7 @@ class OAuthApplications:
             row = (
                 await s.execute(
                     select(
+                        OAuthToken.id.label("token_id"),
                         OAuthToken.scopes,
                         OAuthToken.expires_at,
                         OAuthApplication.client_id,
@@ -225,20 +244,34 @@ class OAuthApplications:
                         User.username,
                         User.superuser,
                         User.enabled,
+                        User.credential_generation,
                     )
                     .join(OAuthApplication, OAuthApplication.id == OAuthToken.application_id)
                     .join(User, User.id == OAuthToken.user_id)
-                    .where(OAuthToken.token_hash == token_hash(token), OAuthToken.revoked_at.is_(None))
+                    .where(
+                        OAuthToken.token_hash == token_hash(token),
+                        OAuthToken.revoked_at.is_(None),
+                        # issued under the user's current credential generation (see identity.revocation)
+                        OAuthToken.credential_generation == User.credential_generation,
+                    )
                 )
             ).first()
         if row is None or not row.enabled:
             return None
+        exp = None
         if row.expires_at is not None:
             exp = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
             if exp <= datetime.now(UTC):
                 return None
         return OAuthGrant(
-            int(row.id), row.username, bool(row.superuser), frozenset(row.scopes.split()), row.client_id
+            int(row.id),
+            row.username,
+            bool(row.superuser),
+            frozenset(row.scopes.split()),
+            row.client_id,
+            int(row.token_id),
+            int(row.credential_generation),
+            exp,
         )
 
     # -- the authorization endpoint (/oauth/authorize) and the token endpoint (/oauth/access_token)
@@ -297,6 +330,11 @@ class OAuthApplications:
             ).first()
             if row is None:
                 raise NotFound(f"no application {client_id!r}")
+            generation = (
+                await s.execute(select(User.credential_generation).where(User.id == user_id))
+            ).scalar()
+            if generation is None:
+                raise NotFound("no such user")
             s.add(
                 OAuthAuthorizationCode(
                     code_hash=token_hash(code),
@@ -306,6 +344,7 @@ class OAuthApplications:
                     redirect_uri=redirect_uri,
                     created_at=now,
                     expires_at=now + CODE_LIFETIME,
+                    credential_generation=generation,
                 )
             )
             await self.audit.add(
@@ -341,6 +380,7 @@ class OAuthApplications:
                         OAuthApplication.redirect_uri,
                         Namespace.name,
                         User.enabled,
+                        User.credential_generation,
                     )
                     .join(OAuthApplication, OAuthApplication.id == OAuthAuthorizationCode.application_id)
                     .join(Namespace, Namespace.id == OAuthApplication.namespace_id)
@@ -351,7 +391,7 @@ class OAuthApplications:
             ).first()
             if row is None:
                 return None
-            c, owner_client, registered, org, enabled = row
+            c, owner_client, registered, org, enabled, generation = row
             if c.used_at is not None:
                 if c.token_id is not None:
                     await s.execute(
@@ -359,12 +399,15 @@ class OAuthApplications:
                         .where(OAuthToken.id == c.token_id, OAuthToken.revoked_at.is_(None))
                         .values(revoked_at=now)
                     )
+                    self._revoked(s)
                 await self.audit.add(s, "oauth_code_replayed", actor, namespace=org, client_id=owner_client)
                 return None
             expires = c.expires_at if c.expires_at.tzinfo else c.expires_at.replace(tzinfo=UTC)
             wanted = c.redirect_uri if c.redirect_uri is not None else registered
             sent_ok = redirect_uri == wanted or (c.redirect_uri is None and redirect_uri is None)
             if owner_client != client_id or expires <= now or not sent_ok or not enabled:
+                return None
+            if c.credential_generation != generation:  # the password changed since the consent
                 return None
             scopes = frozenset(c.scopes.split())
             t = OAuthToken(
@@ -373,6 +416,7 @@ class OAuthApplications:
                 scopes=c.scopes,
                 token_hash=token_hash(token),
                 expires_at=now + expires_in if expires_in else None,
+                credential_generation=generation,
             )
             s.add(t)
             await s.flush()
