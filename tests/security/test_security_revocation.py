@@ -284,8 +284,6 @@ async def test_robot_expiry_ends_cached_login_and_tokens(
     await env.grant(repo, "robot", robot.name, "read", owner)
     assert (await env.client.get(f"/v2/{repo}/tags/list", headers=robot.auth)).status_code == 200  # cached
     token = await _bearer_token(env, robot, f"repository:{repo}:pull")
-    claims = jwt_claims(token)
-    assert claims["exp"] <= expires.timestamp() + 1, "a robot's registry token outlives the robot"
     assert (await env.client.get(f"/v2/{repo}/tags/list", headers=bearer(token))).status_code == 200
 
     _Ahead(monkeypatch, 25)  # past the expiry, within the Basic cache's 30 s
@@ -293,6 +291,8 @@ async def test_robot_expiry_ends_cached_login_and_tokens(
     _refused(await env.client.get(f"/v2/{repo}/tags/list", headers=bearer(token)))
     r = await env.api("GET", f"/repository/{repo}", robot)
     assert r.status_code == 401, r.text
+    claims = jwt_claims(token)
+    assert claims["exp"] <= expires.timestamp() + 1, "a robot's registry token outlives the robot"
 
 
 # -- scopes ---------------------------------------------------------------------------------------
@@ -323,10 +323,10 @@ async def test_scope_limited_oauth_token_lists_no_private_repositories(env: Env,
     reader = basic("$oauthtoken", await env.oauth_token(org, user, ["repo:read"], app_owner=user))
 
     token = await _bearer_token(env, limited, "registry:catalog:*")
-    assert jwt_claims(token).get("scp") == ["user:read"]
     names = await _catalog(env, bearer(token))
     assert private not in names, "a user:read token listed a private repository"
     assert public in names
+    assert jwt_claims(token).get("scp") == ["user:read"]  # the token carries the credential's scopes
     assert private not in await _catalog(env, limited)  # Basic with the same token
     # nor may it read or write the repository by any route
     token = await _bearer_token(env, limited, f"repository:{private}:pull,push")
