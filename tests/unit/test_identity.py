@@ -60,7 +60,7 @@ def test_tokens_carry_account_id_generation_credential_and_scopes(tokens: TokenS
     claims = tokens.verify(token)
     assert claims.account == account
     assert claims.credential == "oauth:9"
-    assert claims.scopes == {"user:read"}
+    assert claims.scopes == frozenset({"user:read"})
     refresh = tokens.verify(tokens.issue_refresh("frank", account))
     assert refresh.kind == "refresh"
     assert refresh.account == account
