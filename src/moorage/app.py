@@ -34,6 +34,7 @@ from moorage.identity.credentials import Credentials
 from moorage.identity.keys import load_or_create_signing_key
 from moorage.identity.oauth import OAuthApplications
 from moorage.identity.orgs import Organizations
+from moorage.identity.revocation import Revocations
 from moorage.identity.robots import Robots
 from moorage.identity.secretbox import SecretBox, load_or_create_key
 from moorage.identity.sessions import Sessions
@@ -160,6 +161,7 @@ def build_services(settings: Settings) -> Services:
         users=users,
         credentials=credentials,
         tokens=tokens,
+        revocations=Revocations(db, cache),
         authorizer=authorizer,
         audit=audit,
         metrics=metrics,

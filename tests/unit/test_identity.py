@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from moorage.identity.keys import key_id, load_or_create_signing_key
 from moorage.identity.passwords import hash_password, verify_password
-from moorage.identity.tokens import AccessEntry, InvalidToken, TokenService
+from moorage.identity.tokens import AccessEntry, AccountRef, InvalidToken, TokenService
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +50,48 @@ def test_refresh_token_kind(tokens: TokenService) -> None:
     assert claims.kind == "refresh"
     assert claims.subject == "alice"
     assert claims.access == ()
+
+
+def test_tokens_carry_account_id_generation_credential_and_scopes(tokens: TokenService) -> None:
+    account = AccountRef("user", 42, 7_000_000_000_123)
+    token, _, _ = tokens.issue(
+        "frank", [], account=account, credential="oauth:9", scopes=frozenset({"user:read"})
+    )
+    claims = tokens.verify(token)
+    assert claims.account == account
+    assert claims.credential == "oauth:9"
+    assert claims.scopes == frozenset({"user:read"})
+    refresh = tokens.verify(tokens.issue_refresh("frank", account))
+    assert refresh.kind == "refresh"
+    assert refresh.account == account
+    assert refresh.credential is None
+    assert refresh.scopes is None
+    # a token of the older format (name only) carries no account: identity.revocation refuses it
+    assert tokens.verify(tokens.issue("frank", [])[0]).account is None
+
+
+@pytest.mark.parametrize(
+    "act",
+    [
+        {"kind": "admin", "id": 1, "gen": 1},
+        {"kind": "user", "id": "1", "gen": 1},
+        {"kind": "user", "id": 1},
+        "user:1:1",
+    ],
+)
+def test_malformed_account_claim_names_no_account(
+    key: ec.EllipticCurvePrivateKey, tokens: TokenService, act: object
+) -> None:
+    raw = {"iss": "moorage", "sub": "a", "aud": "moorage", "exp": 4102444800, "act": act}
+    assert tokens.verify(jwt.encode(raw, key, algorithm="ES256")).account is None
+
+
+def test_lifetime_capped_by_the_credentials_expiry(tokens: TokenService) -> None:
+    token, expires_in, issued_at = tokens.issue("a+robot", [], not_after=time.time() + 42)
+    assert 40 <= expires_in <= 42
+    assert tokens.verify(token).expires_at == issued_at + expires_in
+    _, expires_in, _ = tokens.issue("a+robot", [], not_after=time.time() + 86400)
+    assert expires_in == 300
 
 
 def test_anonymous_subject(tokens: TokenService) -> None:

@@ -72,7 +72,14 @@ async def current_caller(request: Request, ctx: ApiContext = Depends(get_ctx)) -
         key = hashlib.sha256(f"{username}\x00{password}".encode()).digest()
         hit = cache.entries.get(key)
         acl = ctx.repositories.cache.generation(ACL_SLOT)  # credential changes end cached logins
-        if hit is not None and hit[1] > time.monotonic() and hit[2] == acl and ctx.repositories.cache.enabled:
+        # expiry (robots, tokens) is checked on every use, cache hits included
+        if (
+            hit is not None
+            and hit[1] > time.monotonic()
+            and hit[2] == acl
+            and ctx.repositories.cache.enabled
+            and not hit[0].expired(time.time())
+        ):
             return ApiCaller(hit[0], ip)
         principal = await ctx.credentials.verify(username, password, ip, where="api")
         if principal is None:

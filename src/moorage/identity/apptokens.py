@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from moorage.audit import AuditLog
 from moorage.db.engine import Database
@@ -39,6 +39,9 @@ class AppTokenOwner:
     user_id: int
     username: str
     superuser: bool
+    token_id: int = 0
+    generation: int = 0  # the owner's credential generation
+    expires_at: datetime | None = None
 
 
 def _aware(dt: datetime | None) -> datetime | None:
@@ -72,6 +75,11 @@ class AppTokens:
             raise InvalidInput("the expiry must be in the future")
         token = new_token(64)
         async with self.db.write() as s:
+            generation = (
+                await s.execute(select(User.credential_generation).where(User.id == user_id))
+            ).scalar()
+            if generation is None:
+                raise NotFound("no such user")
             t = AppToken(
                 uuid=str(uuid.uuid4()),
                 user_id=user_id,
@@ -79,6 +87,7 @@ class AppTokens:
                 token_hash=token_hash(token),
                 token_prefix=token[:4],
                 expires_at=expires_at,
+                credential_generation=generation,
             )
             s.add(t)
             await s.flush()
@@ -90,7 +99,8 @@ class AppTokens:
             rows = (
                 await s.execute(
                     select(AppToken)
-                    .where(AppToken.user_id == user_id, AppToken.revoked_at.is_(None))
+                    .join(User, User.id == AppToken.user_id)
+                    .where(AppToken.user_id == user_id, AppToken.revoked_at.is_(None), _current())
                     .order_by(AppToken.created_at.desc())
                 )
             ).scalars()
@@ -100,10 +110,13 @@ class AppTokens:
         async with self.db.read() as s:
             t = (
                 await s.execute(
-                    select(AppToken).where(
+                    select(AppToken)
+                    .join(User, User.id == AppToken.user_id)
+                    .where(
                         AppToken.user_id == user_id,
                         AppToken.uuid == token_uuid,
                         AppToken.revoked_at.is_(None),
+                        _current(),
                     )
                 )
             ).scalar()
@@ -140,9 +153,12 @@ class AppTokens:
                         User.username,
                         User.superuser,
                         User.enabled,
+                        User.credential_generation,
                     )
                     .join(User, User.id == AppToken.user_id)
-                    .where(AppToken.token_hash == token_hash(token), AppToken.revoked_at.is_(None))
+                    .where(
+                        AppToken.token_hash == token_hash(token), AppToken.revoked_at.is_(None), _current()
+                    )
                 )
             ).first()
         if row is None or not row.enabled:
@@ -155,4 +171,17 @@ class AppTokens:
         if row.last_used_at is None or (_aware(row.last_used_at) or now) < now - _LAST_USED_RESOLUTION:
             async with self.db.write() as s:
                 await s.execute(update(AppToken).where(AppToken.id == row.id).values(last_used_at=now))
-        return AppTokenOwner(int(row.uid), row.username, bool(row.superuser))
+        return AppTokenOwner(
+            int(row.uid),
+            row.username,
+            bool(row.superuser),
+            int(row.id),
+            int(row.credential_generation),
+            _aware(row.expires_at),
+        )
+
+
+def _current() -> ColumnElement[bool]:
+    """Tokens issued under the owner's current credential generation (a password change, disabling
+    or re-enabling moves it and so ends every token issued before)."""
+    return AppToken.credential_generation == User.credential_generation

@@ -14,14 +14,39 @@ from __future__ import annotations
 
 from moorage.audit import AuditLog
 from moorage.domain.actor import Actor
-from moorage.domain.errors import NotFound
 from moorage.domain.principal import Principal
 from moorage.domain.reference import split_robot_name
-from moorage.identity.apptokens import APP_USERNAME, AppTokens
+from moorage.identity.apptokens import APP_USERNAME, AppTokenOwner, AppTokens
 from moorage.identity.oauth import OAUTH_USERNAME, OAuthApplications
-from moorage.identity.robots import Robots
+from moorage.identity.revocation import epoch
+from moorage.identity.robots import RobotInfo, Robots
 from moorage.identity.throttle import LoginThrottler
+from moorage.identity.tokens import AccountRef
 from moorage.identity.users import Users
+
+
+def _app_principal(owner: AppTokenOwner) -> Principal:
+    return Principal(
+        "user",
+        owner.username,
+        owner.user_id,
+        owner.superuser,
+        via="app_token",
+        generation=owner.generation,
+        credential=f"app:{owner.token_id}",
+        expires_at=epoch(owner.expires_at),
+    )
+
+
+def _robot_principal(robot: RobotInfo, via: str) -> Principal:
+    return Principal(
+        "robot",
+        robot.name,
+        robot.id,
+        via=via,
+        generation=robot.generation,
+        expires_at=epoch(robot.expires_at),
+    )
 
 
 class Credentials:
@@ -67,39 +92,53 @@ class Credentials:
             owner = await self.app_tokens.authenticate(secret)
             if owner is None:
                 return None
-            return Principal("user", owner.username, owner.user_id, owner.superuser, via="app_token")
+            return _app_principal(owner)
         if username == OAUTH_USERNAME:
             grant = await self.oauth.authenticate(secret)
             if grant is None:
                 return None
             return Principal(
-                "user", grant.username, grant.user_id, grant.superuser, grant.scopes, via="oauth"
+                "user",
+                grant.username,
+                grant.user_id,
+                grant.superuser,
+                grant.scopes,
+                via="oauth",
+                generation=grant.generation,
+                credential=f"oauth:{grant.token_id}",
+                expires_at=epoch(grant.expires_at),
             )
         if split_robot_name(username) is not None:
             robot = await self.robots.authenticate(username, secret)
             if robot is None:
                 return None
-            return Principal("robot", robot.name, robot.id, via="robot_token")
+            return _robot_principal(robot, "robot_token")
         user = await self.users.authenticate(username, secret)
         if user is not None:
-            return Principal("user", user.username, user.id, user.superuser, via="password")
+            return Principal(
+                "user", user.username, user.id, user.superuser, via="password", generation=user.generation
+            )
         owner = await self.app_tokens.authenticate(secret, username)
         if owner is not None:
-            return Principal("user", owner.username, owner.user_id, owner.superuser, via="app_token")
+            return _app_principal(owner)
         return None
 
-    async def resolve(self, subject: str) -> Principal | None:
-        """The principal a token subject names, if it still exists and is enabled."""
-        if not subject:
+    async def resolve(
+        self, account: AccountRef | None, scopes: frozenset[str] | None = None
+    ) -> Principal | None:
+        """The principal a token was issued for, by the account's immutable id (never its name),
+        if it still exists, is enabled and its credential generation is still the token's. The
+        principal is limited to ``scopes`` (those of the OAuth token the token was obtained with)."""
+        if account is None:
             return None
-        parts = split_robot_name(subject)
-        if parts is not None:
-            try:
-                robot = await self.robots.get(*parts)
-            except NotFound:
+        if account.kind == "robot":
+            robot = await self.robots.get_by_id(account.id)
+            if robot is None or robot.expired or robot.generation != account.generation:
                 return None
-            return None if robot.expired else Principal("robot", robot.name, robot.id, via="token")
-        user = await self.users.get(subject)
-        if user is None or not user.enabled:
+            return _robot_principal(robot, "token")
+        user = await self.users.get_by_id(account.id)
+        if user is None or not user.enabled or user.generation != account.generation:
             return None
-        return Principal("user", user.username, user.id, user.superuser, via="token")
+        return Principal(
+            "user", user.username, user.id, user.superuser, scopes, via="token", generation=user.generation
+        )

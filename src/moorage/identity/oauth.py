@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from moorage.audit import AuditLog
 from moorage.db.engine import Database
 from moorage.db.models import Namespace, OAuthApplication, OAuthAuthorizationCode, OAuthToken, User
+from moorage.db.unit_of_work import unit_of_work
 from moorage.domain.actor import Actor
 from moorage.domain.errors import InvalidInput, NotFound
 from moorage.domain.roles import OAUTH_SCOPES
@@ -45,6 +46,9 @@ class OAuthGrant:
     superuser: bool
     scopes: frozenset[str]
     client_id: str
+    token_id: int = 0
+    generation: int = 0  # the user's credential generation
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,11 @@ class OAuthApplications:
     def __init__(self, db: Database, audit: AuditLog) -> None:
         self.db = db
         self.audit = audit
+
+    @staticmethod
+    def _revoked(s: AsyncSession) -> None:
+        """Tokens were revoked in this transaction: end cached logins and token states at once."""
+        unit_of_work(s).acl()
 
     @staticmethod
     def _info(org: str, a: OAuthApplication) -> ApplicationInfo:
@@ -184,6 +193,7 @@ class OAuthApplications:
             a = await self._app(s, org, client_id)
             await s.execute(delete(OAuthApplication).where(OAuthApplication.id == a.id))
             await self.audit.add(s, "delete_application", actor, namespace=org, client_id=client_id)
+            self._revoked(s)  # its tokens went with it
 
     async def issue_token(
         self,
@@ -199,6 +209,11 @@ class OAuthApplications:
         token = secrets.token_urlsafe(32)
         async with self.db.write() as s:
             a = await self._app(s, org, client_id)
+            generation = (
+                await s.execute(select(User.credential_generation).where(User.id == user_id))
+            ).scalar()
+            if generation is None:
+                raise NotFound("no such user")
             s.add(
                 OAuthToken(
                     application_id=a.id,
@@ -206,6 +221,7 @@ class OAuthApplications:
                     scopes=" ".join(sorted(scopes)),
                     token_hash=token_hash(token),
                     expires_at=datetime.now(UTC) + expires_in if expires_in else None,
+                    credential_generation=generation,
                 )
             )
             await self.audit.add(
@@ -218,6 +234,7 @@ class OAuthApplications:
             row = (
                 await s.execute(
                     select(
+                        OAuthToken.id.label("token_id"),
                         OAuthToken.scopes,
                         OAuthToken.expires_at,
                         OAuthApplication.client_id,
@@ -225,20 +242,34 @@ class OAuthApplications:
                         User.username,
                         User.superuser,
                         User.enabled,
+                        User.credential_generation,
                     )
                     .join(OAuthApplication, OAuthApplication.id == OAuthToken.application_id)
                     .join(User, User.id == OAuthToken.user_id)
-                    .where(OAuthToken.token_hash == token_hash(token), OAuthToken.revoked_at.is_(None))
+                    .where(
+                        OAuthToken.token_hash == token_hash(token),
+                        OAuthToken.revoked_at.is_(None),
+                        # issued under the user's current credential generation (see identity.revocation)
+                        OAuthToken.credential_generation == User.credential_generation,
+                    )
                 )
             ).first()
         if row is None or not row.enabled:
             return None
+        exp = None
         if row.expires_at is not None:
             exp = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
             if exp <= datetime.now(UTC):
                 return None
         return OAuthGrant(
-            int(row.id), row.username, bool(row.superuser), frozenset(row.scopes.split()), row.client_id
+            int(row.id),
+            row.username,
+            bool(row.superuser),
+            frozenset(row.scopes.split()),
+            row.client_id,
+            int(row.token_id),
+            int(row.credential_generation),
+            exp,
         )
 
     # -- the authorization endpoint (/oauth/authorize) and the token endpoint (/oauth/access_token)
@@ -297,6 +328,11 @@ class OAuthApplications:
             ).first()
             if row is None:
                 raise NotFound(f"no application {client_id!r}")
+            generation = (
+                await s.execute(select(User.credential_generation).where(User.id == user_id))
+            ).scalar()
+            if generation is None:
+                raise NotFound("no such user")
             s.add(
                 OAuthAuthorizationCode(
                     code_hash=token_hash(code),
@@ -306,6 +342,7 @@ class OAuthApplications:
                     redirect_uri=redirect_uri,
                     created_at=now,
                     expires_at=now + CODE_LIFETIME,
+                    credential_generation=generation,
                 )
             )
             await self.audit.add(
@@ -341,6 +378,7 @@ class OAuthApplications:
                         OAuthApplication.redirect_uri,
                         Namespace.name,
                         User.enabled,
+                        User.credential_generation,
                     )
                     .join(OAuthApplication, OAuthApplication.id == OAuthAuthorizationCode.application_id)
                     .join(Namespace, Namespace.id == OAuthApplication.namespace_id)
@@ -351,7 +389,7 @@ class OAuthApplications:
             ).first()
             if row is None:
                 return None
-            c, owner_client, registered, org, enabled = row
+            c, owner_client, registered, org, enabled, generation = row
             if c.used_at is not None:
                 if c.token_id is not None:
                     await s.execute(
@@ -359,12 +397,15 @@ class OAuthApplications:
                         .where(OAuthToken.id == c.token_id, OAuthToken.revoked_at.is_(None))
                         .values(revoked_at=now)
                     )
+                    self._revoked(s)
                 await self.audit.add(s, "oauth_code_replayed", actor, namespace=org, client_id=owner_client)
                 return None
             expires = c.expires_at if c.expires_at.tzinfo else c.expires_at.replace(tzinfo=UTC)
             wanted = c.redirect_uri if c.redirect_uri is not None else registered
             sent_ok = redirect_uri == wanted or (c.redirect_uri is None and redirect_uri is None)
             if owner_client != client_id or expires <= now or not sent_ok or not enabled:
+                return None
+            if c.credential_generation != generation:  # the password changed since the consent
                 return None
             scopes = frozenset(c.scopes.split())
             t = OAuthToken(
@@ -373,6 +414,7 @@ class OAuthApplications:
                 scopes=c.scopes,
                 token_hash=token_hash(token),
                 expires_at=now + expires_in if expires_in else None,
+                credential_generation=generation,
             )
             s.add(t)
             await s.flush()

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moorage.audit import AuditLog
@@ -20,6 +20,7 @@ from moorage.db.unit_of_work import unit_of_work
 from moorage.domain.actor import Actor
 from moorage.domain.errors import Conflict, InvalidInput, NotFound
 from moorage.domain.reference import ROBOT_SHORTNAME_RE, split_robot_name
+from moorage.identity.revocation import initial_generation
 from moorage.identity.secretbox import SecretBox, new_token, same_hash, token_hash
 from moorage.registry.cache import ReadCache
 
@@ -34,6 +35,7 @@ class RobotInfo:
     created_at: datetime
     expires_at: datetime | None
     token: str | None = None  # only when revealed
+    generation: int = 0  # the credential generation: registry tokens of the robot carry it
 
     @property
     def expired(self) -> bool:
@@ -67,6 +69,7 @@ class Robots:
             _aware(r.created_at),
             _aware(r.expires_at) if r.expires_at else None,
             token,
+            r.credential_generation,
         )
 
     async def _namespace(self, s: AsyncSession, name: str) -> Namespace:
@@ -123,6 +126,7 @@ class Robots:
                 token_encrypted=self.box.encrypt(token, self._context(full)),
                 expires_at=expires_at,
                 created_by=actor.name,
+                credential_generation=initial_generation(),
             )
             s.add(r)
             await s.flush()
@@ -151,6 +155,13 @@ class Robots:
             r = await self._robot(s, namespace, shortname)
             r.token_hash = token_hash(token)
             r.token_encrypted = self.box.encrypt(token, self._context(full))
+            # registry tokens obtained with the old token end with it
+            await s.execute(
+                update(Robot)
+                .where(Robot.id == r.id)
+                .values(credential_generation=Robot.credential_generation + 1)
+                .execution_options(synchronize_session="fetch")
+            )
             await self.audit.add(s, "regenerate_robot_token", actor, namespace=namespace, robot=full)
             unit_of_work(s).acl()
             return self._info(namespace, r, reveal=True)
@@ -163,6 +174,17 @@ class Robots:
                 s, "delete_robot", actor, namespace=namespace, robot=f"{namespace}+{shortname}"
             )
             unit_of_work(s).acl()
+
+    async def get_by_id(self, robot_id: int) -> RobotInfo | None:
+        async with self.db.read() as s:
+            row = (
+                await s.execute(
+                    select(Robot, Namespace.name)
+                    .join(Namespace, Namespace.id == Robot.namespace_id)
+                    .where(Robot.id == robot_id)
+                )
+            ).first()
+        return None if row is None else self._info(row[1], row[0])
 
     async def authenticate(self, fullname: str, token: str) -> RobotInfo | None:
         """The robot when ``token`` is its current token and it has not expired."""

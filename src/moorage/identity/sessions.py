@@ -1,8 +1,9 @@
 """Browser sessions of the web UI and invitations to create an account.
 
 A session is a random 43-character secret in an HttpOnly cookie; the database keeps only its
-SHA-256, the user, a per-session CSRF token and the expiry. Signing out deletes the row; disabling
-a user, deleting them or changing their password ends their sessions. Sessions expire after
+SHA-256, the user, a per-session CSRF token, the expiry and the user's credential generation at
+sign-in. Signing out deletes the row; disabling a user, deleting them or changing their password
+(by any route: UI, API, CLI) moves the generation and so ends their sessions. Sessions expire after
 ``idle_seconds`` without a request and in any case after ``lifetime_seconds``.
 """
 
@@ -67,6 +68,11 @@ class Sessions:
         now = datetime.now(UTC)
         expires = now + self.lifetime
         async with self.db.write() as s:
+            generation = (
+                await s.execute(select(User.credential_generation).where(User.id == user_id))
+            ).scalar()
+            if generation is None:
+                raise NotFound("no such user")
             # sign-in is the natural moment to forget this user's expired sessions
             await s.execute(delete(UiSession).where(UiSession.user_id == user_id, UiSession.expires_at < now))
             s.add(
@@ -79,6 +85,7 @@ class Sessions:
                     expires_at=expires,
                     ip=(ip or "")[:64] or None,
                     user_agent=(user_agent or "")[:255] or None,
+                    credential_generation=generation,
                 )
             )
         return NewSession(token, csrf, expires)
@@ -100,12 +107,14 @@ class Sessions:
                         User.username,
                         User.superuser,
                         User.enabled,
+                        User.credential_generation,
+                        UiSession.credential_generation.label("session_generation"),
                     )
                     .join(User, User.id == UiSession.user_id)
                     .where(UiSession.token_hash == h)
                 )
             ).first()
-        if row is None or not row.enabled:
+        if row is None or not row.enabled or row.session_generation != row.credential_generation:
             return None
         now = datetime.now(UTC)
         expires, seen = _aware(row.expires_at), _aware(row.last_seen_at)
@@ -114,7 +123,14 @@ class Sessions:
         if now - seen > _SEEN_RESOLUTION:
             async with self.db.write() as s:
                 await s.execute(update(UiSession).where(UiSession.id == row.id).values(last_seen_at=now))
-        principal = Principal("user", row.username, row.user_id, bool(row.superuser), via="session")
+        principal = Principal(
+            "user",
+            row.username,
+            row.user_id,
+            bool(row.superuser),
+            via="session",
+            generation=int(row.credential_generation),
+        )
         return SessionInfo(principal, row.csrf_token, expires)
 
     async def end(self, token: str) -> None:
@@ -122,11 +138,20 @@ class Sessions:
             await s.execute(delete(UiSession).where(UiSession.token_hash == token_hash(token)))
 
     async def end_all(self, user_id: int, *, except_token: str | None = None) -> None:
-        """Sign a user out everywhere (password change, disabled account), keeping one session if asked."""
+        """Sign a user out everywhere (password change, disabled account), keeping one session if asked.
+
+        The kept session (the one that changed the password) moves to the user's current credential
+        generation; the others already stopped working when it moved and are deleted here."""
         async with self.db.write() as s:
             stmt = delete(UiSession).where(UiSession.user_id == user_id)
             if except_token:
                 stmt = stmt.where(UiSession.token_hash != token_hash(except_token))
+                current = select(User.credential_generation).where(User.id == user_id).scalar_subquery()
+                await s.execute(
+                    update(UiSession)
+                    .where(UiSession.user_id == user_id, UiSession.token_hash == token_hash(except_token))
+                    .values(credential_generation=current)
+                )
             await s.execute(stmt)
 
     # -- invitations

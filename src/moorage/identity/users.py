@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moorage.audit import AuditLog
@@ -22,6 +22,7 @@ from moorage.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from moorage.domain.reference import validate_namespace_name
 from moorage.identity.orgs import repositories_of
 from moorage.identity.passwords import hash_password, verify_password
+from moorage.identity.revocation import initial_generation
 from moorage.registry.cache import ReadCache
 
 UserError = InvalidInput  # kept for callers that catch the old name
@@ -35,11 +36,23 @@ class UserInfo:
     enabled: bool
     email: str | None
     created_at: datetime | None = None
+    generation: int = 0  # the credential generation: tokens of the account carry it
 
 
 def _info(u: User) -> UserInfo:
     created = u.created_at if u.created_at.tzinfo else u.created_at.replace(tzinfo=UTC)
-    return UserInfo(u.id, u.username, u.superuser, u.enabled, u.email, created)
+    return UserInfo(u.id, u.username, u.superuser, u.enabled, u.email, created, u.credential_generation)
+
+
+async def bump_generation(s: AsyncSession, user_id: int) -> None:
+    """End every token of the account (sessions, application, OAuth, refresh and registry
+    tokens): they carry the generation this moves past. Runs in the caller's transaction."""
+    await s.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(credential_generation=User.credential_generation + 1)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 class Users:
@@ -90,7 +103,12 @@ class Users:
             s.add(ns)
             await s.flush()
             user = User(
-                username=username, namespace_id=ns.id, password_hash=pw_hash, superuser=superuser, email=email
+                username=username,
+                namespace_id=ns.id,
+                password_hash=pw_hash,
+                superuser=superuser,
+                email=email,
+                credential_generation=initial_generation(),
             )
             s.add(user)
             await s.flush()
@@ -100,6 +118,11 @@ class Users:
     async def get(self, username: str) -> UserInfo | None:
         async with self.db.read() as s:
             u = (await s.execute(select(User).where(User.username == username))).scalar()
+        return None if u is None else _info(u)
+
+    async def get_by_id(self, user_id: int) -> UserInfo | None:
+        async with self.db.read() as s:
+            u = await s.get(User, user_id)
         return None if u is None else _info(u)
 
     async def authenticate(self, username: str, password: str) -> UserInfo | None:
@@ -125,6 +148,7 @@ class Users:
             if u is None:
                 return False
             u.password_hash = pw_hash
+            await bump_generation(s, u.id)
             await self._audit(s, "user_change", actor, username, password_changed=True)
             unit_of_work(s).acl()
         return True
@@ -166,8 +190,10 @@ class Users:
             if u is None:
                 raise NotFound(f"no user named {username!r}")
             was_admin = u.superuser and u.enabled
-            if enabled is not None:
+            if enabled is not None and enabled != u.enabled:
                 u.enabled = enabled
+                # disabling ends every token; re-enabling must not bring the old ones back
+                await bump_generation(s, u.id)
             if superuser is not None:
                 u.superuser = superuser
             if email is not None:

@@ -4,7 +4,14 @@ A request carries a bearer token (issued by ``/v2/auth``), Basic credentials, or
 credentials are valid is decided by ``identity.credentials.Credentials`` (passwords, application
 tokens, OAuth tokens, robot tokens; throttled and audited). A successful Basic check is cached for
 30 s (keyed by a hash of the pair), so clients that send Basic on every request do not pay argon2
-each time.
+each time; every revocation bumps the ACL generation, which ends cached logins at once, and the
+credential's expiry is checked on every use, cache hits included.
+
+Bearer tokens name the account by id and credential generation; ``identity.revocation`` refuses
+them on every use once the account's generation moved (password change, disabling, deletion) or the
+credential they were obtained with was revoked. Their grants were computed at issue time as the
+intersection of the account's rights and the credential's OAuth scopes; the scopes travel in the
+token and cap every use again.
 """
 
 from __future__ import annotations
@@ -26,7 +33,8 @@ from moorage.authz.evaluator import ALL_REPO_ACTIONS
 from moorage.domain.actor import Actor
 from moorage.domain.errors import Throttled
 from moorage.domain.reference import is_valid_name
-from moorage.identity.tokens import AccessEntry, InvalidToken, TokenClaims
+from moorage.domain.roles import ROLE_ACTIONS, scope_role_cap
+from moorage.identity.tokens import AccessEntry, AccountRef, InvalidToken, TokenClaims
 from moorage.protocol.context import RegistryContext
 from moorage.protocol.errors import API_VERSION_HEADER, error_response
 from moorage.registry.cache import ACL_SLOT
@@ -83,7 +91,14 @@ class Authenticator:
         # generation, which ends every cached login at once
         acl = self.ctx.repositories.cache.generation(ACL_SLOT)
         cache = self.ctx.repositories.cache
-        if hit is not None and hit[1] > now and hit[2] == acl and cache.enabled:
+        # expiry (robots, tokens) is checked on every use, cache hits included
+        if (
+            hit is not None
+            and hit[1] > now
+            and hit[2] == acl
+            and cache.enabled
+            and not hit[0].expired(time.time())
+        ):
             return hit[0]
         try:
             principal = await self.ctx.credentials.verify(username, password, ip, where=where)
@@ -102,10 +117,18 @@ class Authenticator:
     @staticmethod
     def principal_for_claims(claims: TokenClaims) -> Principal:
         """Access comes from the token's claims; the principal only names the subject."""
-        if not claims.subject:
+        if not claims.subject or claims.account is None:
             return ANONYMOUS
-        kind = "robot" if "+" in claims.subject else "user"
-        return Principal(kind, claims.subject, via="token")
+        account = claims.account
+        return Principal(
+            account.kind,
+            claims.subject,
+            account.id,
+            scopes=claims.scopes,
+            via="token",
+            generation=account.generation,
+            credential=claims.credential,
+        )
 
     async def authenticate(self, request: Request) -> Caller:
         """Raise BadCredentials for wrong credentials; return anonymous when none were sent."""
@@ -122,6 +145,8 @@ class Authenticator:
                 raise BadCredentials("invalid or expired token") from exc
             if claims.kind != "access":
                 raise BadCredentials("not an access token")
+            if not await self.ctx.revocations.still_valid(claims):
+                raise BadCredentials("token revoked: the account or its credentials changed")
             return Caller(self.principal_for_claims(claims), claims, True, ip)
         if scheme == "basic":
             username, password = decode_basic(value)
@@ -134,7 +159,11 @@ class Authenticator:
     async def repository_actions(self, caller: Caller, repository: str) -> frozenset[str]:
         if caller.claims is not None:
             granted = caller.claims.actions_for("repository", repository)
-            return ALL_REPO_ACTIONS if "*" in granted else granted
+            actions = ALL_REPO_ACTIONS if "*" in granted else granted
+            if caller.claims.scopes is not None:  # never more than the credential's scopes allow
+                cap = scope_role_cap(caller.claims.scopes)
+                actions = actions & ROLE_ACTIONS[cap] if cap is not None else frozenset()
+            return actions
         return await self.ctx.authorizer.allowed(caller.principal, repository)
 
 
@@ -203,6 +232,13 @@ async def _read_form(request: Request) -> dict[str, str]:
     return dict(pairs)
 
 
+def _account_of(principal: Principal) -> AccountRef | None:
+    """The account a token is bound to: its immutable id and current credential generation."""
+    if principal.is_anonymous or principal.id is None or principal.generation is None:
+        return None
+    return AccountRef(principal.kind, principal.id, principal.generation)
+
+
 def _token_error(message: str, status: int = 401) -> Response:
     code = {401: "UNAUTHORIZED", 429: "TOOMANYREQUESTS"}.get(status, "DENIED")
     return error_response(code, message, status=status)
@@ -231,7 +267,9 @@ async def token_endpoint(request: Request, auth: Authenticator) -> Response:
                     return _token_error("invalid refresh token")
                 if claims.kind != "refresh":
                     return _token_error("invalid refresh token")
-                principal = await ctx.credentials.resolve(claims.subject)
+                # by the account's id and credential generation: a password change, disabling or
+                # deleting the account (even re-creating one of the same name) ends the token
+                principal = await ctx.credentials.resolve(claims.account)
                 if principal is None:
                     return _token_error("account disabled or removed")
                 refresh_token = form.get("refresh_token")
@@ -261,7 +299,15 @@ async def token_endpoint(request: Request, auth: Authenticator) -> Response:
         return error_response("DENIED", f"unknown service {service[:100]!r}", status=400)
     requested = [e for e in (parse_scope(s) for s in scopes) if e is not None]
     granted = await grant(auth, principal, requested)
-    token, expires_in, issued_at = ctx.tokens.issue(principal.name, granted)
+    account = _account_of(principal)
+    token, expires_in, issued_at = ctx.tokens.issue(
+        principal.name,
+        granted,
+        account=account,
+        credential=principal.credential,
+        scopes=principal.scopes,
+        not_after=principal.expires_at,
+    )
     body: dict[str, object] = {
         "token": token,
         "access_token": token,
@@ -272,8 +318,8 @@ async def token_endpoint(request: Request, auth: Authenticator) -> Response:
     # revoked application/OAuth/robot token must not live on inside one
     if refresh_token is not None:
         body["refresh_token"] = refresh_token
-    elif offline and principal.kind == "user" and principal.via == "password":
-        body["refresh_token"] = ctx.tokens.issue_refresh(principal.name)
+    elif offline and principal.kind == "user" and principal.via == "password" and account is not None:
+        body["refresh_token"] = ctx.tokens.issue_refresh(principal.name, account)
     if request.method == "POST":
         body["scope"] = " ".join(f"{g.type}:{g.name}:{','.join(g.actions)}" for g in granted if g.actions)
         body["token_type"] = "Bearer"  # noqa: S105

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from moorage.audit import AuditLog
 from moorage.authz import Authorizer
 from moorage.identity.credentials import Credentials
+from moorage.identity.revocation import Revocations
 from moorage.identity.tokens import TokenService
 from moorage.identity.users import Users
 from moorage.observability.metrics import Metrics
@@ -38,6 +39,7 @@ class RegistryContext:
     users: Users
     credentials: Credentials
     tokens: TokenService
+    revocations: Revocations
     authorizer: Authorizer
     audit: AuditLog
     metrics: Metrics

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from moorage.domain.errors import NameInvalid, RegistryError
+from moorage.domain.principal import Principal
 from moorage.domain.reference import is_valid_name
 from moorage.protocol import blobs, listing, manifests, uploads
 from moorage.protocol.auth import Authenticator, BadCredentials, Caller, LockedOut, token_endpoint
@@ -199,8 +200,11 @@ class RegistryApp:
                     "UNAUTHORIZED",
                     headers=self.auth.challenge("registry:catalog:*", "insufficient_scope"),
                 )
-            resolved = await self.ctx.credentials.resolve(caller.claims.subject)
-            principal = resolved if resolved is not None else principal
+            if caller.claims.account is not None:
+                # the account by id and generation, limited to the scopes of the credential the
+                # token was obtained with (an OAuth token with user:read lists public names only)
+                resolved = await self.ctx.credentials.resolve(caller.claims.account, caller.claims.scopes)
+                principal = resolved if resolved is not None else Principal(principal.kind, principal.name)
         elif principal.is_anonymous:
             return error_response("UNAUTHORIZED", headers=self.auth.challenge("registry:catalog:*"))
         try:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from moorage.db.models.base import Base, utcnow
@@ -22,6 +22,8 @@ class UiSession(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(255))
+    # the user's credential generation at sign-in: the session ends when it moves
+    credential_generation: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Invitation(Base):

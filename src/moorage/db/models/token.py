@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from moorage.db.models.base import Base, utcnow
@@ -23,6 +23,8 @@ class AppToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # the owner's credential generation at creation: the token dies when it moves
+    credential_generation: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class OAuthApplication(Base):
@@ -56,6 +58,8 @@ class OAuthToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # the user's credential generation at authorization: the token dies when it moves
+    credential_generation: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class OAuthAuthorizationCode(Base):
@@ -83,3 +87,4 @@ class OAuthAuthorizationCode(Base):
     token_id: Mapped[int | None] = mapped_column(
         ForeignKey("oauth_token.id", ondelete="SET NULL"), default=None
     )
+    credential_generation: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

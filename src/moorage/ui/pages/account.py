@@ -120,7 +120,12 @@ async def change_password(request: Request) -> Response:
     await c.throttle.succeeded(p.name)
     await c.sessions.end_all(user_id, except_token=getattr(request.state, "session_token", None))
     await c.audit.record("sessions_ended", actor(request), namespace=p.name, reason="password_change")
-    return redirect(request, "/settings", "Password changed. Your other sessions were signed out.")
+    return redirect(
+        request,
+        "/settings",
+        "Password changed. Your other sessions, application tokens, OAuth authorizations and "
+        "registry logins were ended.",
+    )
 
 
 # -- application tokens

@@ -202,7 +202,7 @@ async def set_password(request: Request) -> Response:
     return redirect(
         request,
         f"/superuser/users/{user.username}",
-        f"New password set for {user.username}; their sessions were signed out.",
+        f"New password set for {user.username}; their sessions and tokens were ended.",
     )
 
 
