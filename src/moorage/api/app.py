@@ -68,6 +68,7 @@ def create_api(ctx: ApiContext) -> FastAPI:
     ):
         api.include_router(module.router)
     api.include_router(repositories.item_router)
+    errors.document(api)
     api.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @api.get("/docs", include_in_schema=False)
