@@ -33,12 +33,11 @@ class Problem(BaseModel):
 
 # What each error status means, for every route that can answer it (see document()).
 WHEN: dict[int, str] = {
-    400: "invalid input: a malformed name or value, a failed validation (`errors` lists each)",
+    400: "invalid input (`errors` lists each failed check)",
     401: "no or wrong credentials",
-    403: "the role or the token's scope does not allow it",
-    404: "not found, or not visible to the caller",
-    409: "the name is already taken",
-    429: "too many failed logins for this account or address",
+    403: "the role or token scope does not allow it",
+    404: "not found (or not visible to the caller)",
+    429: "too many failed logins",
 }
 
 
