@@ -89,3 +89,27 @@ async def test_an_empty_scope_list_is_refused_by_the_schema(env: Env, uid: str) 
     problem = assert_problem(await env.api("POST", path, env.admin, json_body={"scopes": []}), 400)
     assert problem["errors"], problem
     problem = assert_problem(await env.api("POST", path, env.admin, json_body={"scopes": ["nope"]}), 400)
+
+
+async def test_nul_characters_are_invalid_input_on_both_backends(env: Env, uid: str) -> None:
+    # was: PostgreSQL cannot store U+0000 in text; asyncpg raised and the server answered 500
+    repo = f"admin/nul-{uid}"
+    await env.repo(repo)
+    for method, path, body, params in [
+        ("PUT", f"/repository/{repo}", {"description": "a\x00b"}, None),
+        ("POST", "/user/apptoken", {"title": "a\x00b"}, None),
+        ("POST", "/user/apptoken", {"title": "t", "\x00": 1}, None),
+        ("GET", "/repository", None, {"search": "a\x00b"}),
+        ("GET", f"/repository/{repo}/tag/", None, {"specificTag": "a\x00b"}),
+        ("GET", "/user/logs", None, {"kind": "a\x00b"}),
+        ("GET", "/superuser/users/a%00b", None, None),
+    ]:
+        r = await env.api(method, path, env.admin, json_body=body, params=params)
+        assert_problem(r, 400, "NUL")
+    r = await env.api("GET", f"/repository/{repo}", env.admin, expect=200)
+    assert r.json()["description"] is None  # nothing was stored
+
+
+async def test_a_cursor_carrying_nul_is_an_ordinary_key(env: Env) -> None:
+    cursor = base64.urlsafe_b64encode(b"\x00a").decode().rstrip("=")
+    await env.api("GET", "/organization/", env.admin, params={"next_page": cursor}, expect=200)

@@ -93,10 +93,11 @@ def document(app: FastAPI) -> None:
 
     One rule for all routes, applied to the generated document: every route authenticates its
     caller (moorage.api.auth.current_caller), so any may answer 401 (wrong credentials), 403 (a
-    role or scope check) and 429 (throttled logins); a route with parameters or a body may answer
-    400 (FastAPI's 422 is never sent: validation errors are 400 here); a route with path parameters
-    may answer 404. A route declares other statuses itself (``responses=also((409, ...))``); each
-    4xx then gets the Problem schema under application/problem+json.
+    role or scope check) and 429 (throttled logins); any may answer 400 (invalid parameters or
+    body, or a NUL character anywhere: moorage.api.inputs; FastAPI's 422 is never sent); a route
+    with path parameters may answer 404. A route declares other statuses itself
+    (``responses=also((409, ...))``); each 4xx then gets the Problem schema under
+    application/problem+json.
     """
     generate = app.openapi
 
@@ -121,9 +122,7 @@ def _describe_errors(doc: dict[str, Any]) -> None:
             if not isinstance(op, dict) or "responses" not in op:
                 continue
             params = op.get("parameters", [])
-            statuses = {401, 403, 429}
-            if params or "requestBody" in op:
-                statuses.add(400)
+            statuses = {400, 401, 403, 429}
             if any(p.get("in") == "path" for p in params):
                 statuses.add(404)
             responses: dict[str, Any] = op["responses"]

@@ -38,8 +38,9 @@ def encode_cursor(value: str | int) -> str:
 
 
 def decode_cursor(cursor: str | None) -> str | None:
-    """The key a cursor carries. Every string of CURSOR_PATTERN decodes (bytes that are not UTF-8
-    become U+FFFD: such a key sorts like any other), so the schema and the server agree."""
+    """The key a cursor carries. Every string of CURSOR_PATTERN decodes (bytes that are not UTF-8,
+    and NUL, which PostgreSQL text cannot hold, become U+FFFD: such a key sorts like any other), so
+    the schema and the server agree."""
     if not cursor:
         return None
     try:
@@ -48,7 +49,7 @@ def decode_cursor(cursor: str | None) -> str | None:
         raise InvalidInput("next_page is not a cursor this server issued") from None
     if base64.urlsafe_b64encode(raw).decode().rstrip("=") != cursor:
         raise InvalidInput("next_page is not a cursor this server issued")
-    return raw.decode(errors="replace")
+    return raw.decode(errors="replace").replace("\x00", "\ufffd")
 
 
 def cursor_id(cursor: str | None) -> int | None:
