@@ -89,7 +89,7 @@ Every failure is an [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem d
 
 | status | when |
 | --- | --- |
-| 400 | invalid input: a malformed name, an unknown role, a failed validation (`errors` lists each) |
+| 400 | invalid input: a malformed name, an unknown role, a failed validation (`errors` lists each), a NUL character (U+0000) in any text |
 | 401 | no or wrong credentials (with `WWW-Authenticate: Basic realm="moorage", Bearer`) |
 | 403 | signed in, but the role or token scope does not allow it |
 | 404 | no such user, organization, team, robot, repository, tag or grant (or not visible to you) |
