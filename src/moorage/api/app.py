@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -13,6 +13,7 @@ from moorage import __version__
 from moorage.api import errors
 from moorage.api.auth import _BasicCache
 from moorage.api.context import ApiContext
+from moorage.api.inputs import refuse_nul
 from moorage.api.routes import (
     applications,
     logs,
@@ -35,7 +36,8 @@ The management API of Moorage. Paths and shapes follow Red Hat Quay's `/api/v1` 
 (see docs/api.md for the differences). Authenticate with `Authorization: Bearer <OAuth or
 application token>` or HTTP Basic (user + password, user + application token, `$app` + application
 token, `$oauthtoken` + OAuth token, `namespace+robot` + robot token). Errors are
-`application/problem+json`. Lists take `limit` and `next_page` and answer `next_page` while more remain.
+`application/problem+json`. No text may contain NUL (U+0000): such a request is answered 400.
+Lists take `limit` and `next_page` and answer `next_page` while more remain.
 """
 
 
@@ -47,6 +49,7 @@ def create_api(ctx: ApiContext) -> FastAPI:
         openapi_url="/openapi.json",
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(refuse_nul)],
     )
     api.state.ctx = ctx
     api.state.basic_cache = _BasicCache()
@@ -68,6 +71,7 @@ def create_api(ctx: ApiContext) -> FastAPI:
     ):
         api.include_router(module.router)
     api.include_router(repositories.item_router)
+    errors.document(api)
     api.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @api.get("/docs", include_in_schema=False)

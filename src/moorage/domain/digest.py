@@ -12,6 +12,8 @@ from moorage.domain.errors import DigestInvalid
 _DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
 _HEX_LENGTHS = {"sha256": 64, "sha512": 128}
 SUPPORTED_ALGORITHMS = frozenset(_HEX_LENGTHS)
+# what Digest.parse accepts, as one anchored pattern (for the REST API's schema)
+DIGEST_PATTERN = "^(?:" + "|".join(f"{a}:[0-9a-f]{{{n}}}" for a, n in sorted(_HEX_LENGTHS.items())) + ")$"
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ def namespace_of(name: str) -> str | None:
 
 
 NAMESPACE_RE = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
+MIN_NAMESPACE_LENGTH = 2
 ROBOT_SHORTNAME_RE = re.compile(r"[a-z][a-z0-9_]{1,254}")
 TEAM_NAME_RE = re.compile(r"[a-z][a-z0-9_-]{1,254}")
 
@@ -49,7 +50,7 @@ def validate_namespace_name(name: str, what: str = "name") -> str:
     """User and organization names: the first component of repository names."""
     from moorage.domain.errors import InvalidInput
 
-    if not (2 <= len(name) <= 255) or NAMESPACE_RE.fullmatch(name) is None:
+    if not (MIN_NAMESPACE_LENGTH <= len(name) <= MAX_NAME_LENGTH) or NAMESPACE_RE.fullmatch(name) is None:
         raise InvalidInput(
             f"{what} must be 2-255 characters: lower-case letters and digits, with single . _ - between them"
         )

@@ -11,7 +11,7 @@ from moorage.api.access import require_org_role
 from moorage.api.auth import ApiCaller, get_ctx, signed_in, signed_in_user
 from moorage.api.context import ApiContext
 from moorage.api.pagination import Page, paginate
-from moorage.api.routes.schemas import Deleted
+from moorage.api.routes.schemas import Deleted, NotBlank, Scope
 from moorage.domain.clientcommands import ClientCommands
 from moorage.domain.errors import Forbidden
 from moorage.identity.oauth import ApplicationInfo, parse_scopes
@@ -20,14 +20,14 @@ router = APIRouter(tags=["applications"])
 
 
 class ApplicationIn(BaseModel):
-    name: str = Field(min_length=1, max_length=255)
+    name: str = Field(min_length=1, max_length=255, pattern=NotBlank)
     redirect_uri: str | None = Field(None, max_length=2048)
     application_uri: str | None = Field(None, max_length=2048)
     description: str | None = Field(None, max_length=4096)
 
 
 class ApplicationUpdate(BaseModel):
-    name: str | None = Field(None, min_length=1, max_length=255)
+    name: str | None = Field(None, min_length=1, max_length=255, pattern=NotBlank)
     redirect_uri: str | None = Field(None, max_length=2048)
     application_uri: str | None = Field(None, max_length=2048)
     description: str | None = Field(None, max_length=4096)
@@ -49,9 +49,7 @@ class ApplicationList(BaseModel):
 
 
 class TokenRequest(BaseModel):
-    scopes: list[str] = Field(
-        description="e.g. repo:read repo:write repo:admin repo:create org:admin user:read"
-    )
+    scopes: list[Scope] = Field(min_length=1, description="what the token may do")
     expires_in_seconds: int | None = Field(None, ge=60, le=366 * 86400)
 
 

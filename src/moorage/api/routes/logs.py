@@ -4,19 +4,27 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 from starlette.responses import StreamingResponse
 
 from moorage.api.access import require_org_role, require_repo_role
 from moorage.api.auth import ApiCaller, get_ctx, signed_in, user_admin
 from moorage.api.context import ApiContext
-from moorage.api.pagination import Page
+from moorage.api.pagination import IdPage
 from moorage.audit import AuditQuery, AuditRecord
 
 router = APIRouter(tags=["logs"])
+
+# format=jsonl answers a stream of JSON lines instead of a LogList
+JSONL: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "a page of entries; with format=jsonl every matching entry, one JSON object a line",
+        "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+    }
+}
 
 
 class Performer(BaseModel):
@@ -40,14 +48,28 @@ class LogList(BaseModel):
     next_page: str | None = None
 
 
+def _not_a_number(value: Any) -> Any:
+    """Times are ISO 8601 text, as the document says: not Unix timestamps (which pydantic would take)."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError("expected an ISO 8601 date and time")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number)]
+
+
 class Filters:
     def __init__(
         self,
-        starttime: datetime | None = Query(None, description="ISO 8601; only entries at or after"),
-        endtime: datetime | None = Query(None, description="ISO 8601; only entries before"),
+        starttime: IsoDateTime | None = Query(None, description="ISO 8601; only entries at or after"),
+        endtime: IsoDateTime | None = Query(None, description="ISO 8601; only entries before"),
         kind: list[str] = Query([], description="only these kinds (repeatable), e.g. push_repo"),
-        format: str = Query(
-            "json", pattern="^(json|jsonl)$", description="jsonl streams every entry as JSON lines"
+        format: Literal["json", "jsonl"] = Query(
+            "json", description="jsonl streams every entry as JSON lines"
         ),
     ) -> None:
         self.since = starttime
@@ -70,7 +92,7 @@ def _out(r: AuditRecord) -> LogOut:
 
 
 async def _answer(
-    ctx: ApiContext, page: Page, f: Filters, **where: str | None
+    ctx: ApiContext, page: IdPage, f: Filters, **where: str | None
 ) -> LogList | StreamingResponse:
     base = AuditQuery(kinds=f.kinds, since=f.since, until=f.until, **where)  # type: ignore[arg-type]
     if f.format == "jsonl":
@@ -84,7 +106,7 @@ async def _answer(
             media_type="application/x-ndjson",
             headers={"Content-Disposition": 'attachment; filename="audit.jsonl"'},
         )
-    before = int(page.after) if page.after else None
+    before = page.after_id
     q = AuditQuery(
         base.namespace,
         base.repository,
@@ -101,10 +123,15 @@ async def _answer(
     )
 
 
-@router.get("/repository/{repo:path}/logs", response_model=LogList, summary="Audit log of a repository")
+@router.get(
+    "/repository/{repo:path}/logs",
+    response_model=LogList,
+    summary="Audit log of a repository",
+    responses=JSONL,
+)
 async def repo_logs(
     repo: str,
-    page: Page = Depends(),
+    page: IdPage = Depends(),
     f: Filters = Depends(),
     caller: ApiCaller = Depends(signed_in),
     ctx: ApiContext = Depends(get_ctx),
@@ -113,10 +140,15 @@ async def repo_logs(
     return await _answer(ctx, page, f, repository=repo)
 
 
-@router.get("/organization/{org}/logs", response_model=LogList, summary="Audit log of an organization")
+@router.get(
+    "/organization/{org}/logs",
+    response_model=LogList,
+    summary="Audit log of an organization",
+    responses=JSONL,
+)
 async def org_logs(
     org: str,
-    page: Page = Depends(),
+    page: IdPage = Depends(),
     f: Filters = Depends(),
     caller: ApiCaller = Depends(signed_in),
     ctx: ApiContext = Depends(get_ctx),
@@ -125,9 +157,9 @@ async def org_logs(
     return await _answer(ctx, page, f, namespace=org)
 
 
-@router.get("/user/logs", response_model=LogList, summary="What the caller did")
+@router.get("/user/logs", response_model=LogList, summary="What the caller did", responses=JSONL)
 async def user_logs(
-    page: Page = Depends(),
+    page: IdPage = Depends(),
     f: Filters = Depends(),
     caller: ApiCaller = Depends(user_admin),
     ctx: ApiContext = Depends(get_ctx),

@@ -10,15 +10,16 @@ from pydantic import BaseModel, Field
 from moorage.api.access import require_org_role
 from moorage.api.auth import ApiCaller, get_ctx, require_scope, signed_in, signed_in_user
 from moorage.api.context import ApiContext
+from moorage.api.errors import also
 from moorage.api.pagination import Page
-from moorage.api.routes.schemas import Deleted
+from moorage.api.routes.schemas import Deleted, NamespaceName
 from moorage.domain.errors import Forbidden, NotFound
 
 router = APIRouter(tags=["organizations"])
 
 
 class OrgCreate(BaseModel):
-    name: str = Field(description="2-255 lower-case letters, digits and . _ - between them")
+    name: NamespaceName
     email: str | None = Field(None, max_length=320)
 
 
@@ -40,7 +41,13 @@ class OrgList(BaseModel):
     next_page: str | None = None
 
 
-@router.post("/organization/", response_model=OrgOut, status_code=201, summary="Create an organization")
+@router.post(
+    "/organization/",
+    response_model=OrgOut,
+    status_code=201,
+    summary="Create an organization",
+    responses=also((409, "the name is taken by a user or an organization")),
+)
 async def create_org(
     body: OrgCreate, caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
 ) -> OrgOut:

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from moorage.api.access import require_org_role
 from moorage.api.auth import ApiCaller, get_ctx, signed_in, signed_in_user
 from moorage.api.context import ApiContext
-from moorage.api.pagination import Page, paginate
+from moorage.api.pagination import IdPage, paginate
 from moorage.api.routes.schemas import Deleted, RepoRole
 from moorage.authz.permissions import DefaultPermissionInfo
 
@@ -63,7 +63,7 @@ def _out(d: DefaultPermissionInfo) -> PrototypeOut:
 @router.get("/organization/{org}/prototypes", response_model=PrototypeList, summary="Default permissions")
 async def list_prototypes(
     org: str,
-    page: Page = Depends(),
+    page: IdPage = Depends(),
     caller: ApiCaller = Depends(signed_in),
     ctx: ApiContext = Depends(get_ctx),
 ) -> PrototypeList:

@@ -11,8 +11,9 @@ from pydantic import BaseModel, Field
 from moorage.api.access import require_repo_role
 from moorage.api.auth import ApiCaller, current_caller, get_ctx, require_scope, signed_in
 from moorage.api.context import ApiContext
+from moorage.api.errors import also
 from moorage.api.pagination import Page
-from moorage.api.routes.schemas import Deleted
+from moorage.api.routes.schemas import Deleted, NamespaceName, RepositoryPath
 from moorage.domain.errors import Forbidden
 from moorage.registry.repositories import RepositoryDetails
 
@@ -22,8 +23,8 @@ Visibility = Literal["public", "private"]
 
 
 class RepositoryCreate(BaseModel):
-    namespace: str
-    repository: str = Field(description="name inside the namespace; may contain slashes (team/app)")
+    namespace: NamespaceName
+    repository: RepositoryPath
     visibility: Visibility = "private"
     description: str | None = Field(None, max_length=4096)
 
@@ -70,7 +71,13 @@ def _out(d: RepositoryDetails, role: str | None) -> RepositoryOut:
     )
 
 
-@router.post("/repository", response_model=RepositoryOut, status_code=201, summary="Create a repository")
+@router.post(
+    "/repository",
+    response_model=RepositoryOut,
+    status_code=201,
+    summary="Create a repository",
+    responses=also((404, "no such namespace"), (409, "the repository exists already")),
+)
 async def create_repository(
     body: RepositoryCreate, caller: ApiCaller = Depends(signed_in), ctx: ApiContext = Depends(get_ctx)
 ) -> RepositoryOut:

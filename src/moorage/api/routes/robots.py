@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from moorage.api.access import require_namespace_admin, require_org_role
 from moorage.api.auth import ApiCaller, get_ctx, signed_in, signed_in_user, user_admin
 from moorage.api.context import ApiContext
+from moorage.api.errors import also
 from moorage.api.pagination import Page, paginate
 from moorage.api.routes.schemas import (
     Deleted,
@@ -15,6 +16,7 @@ from moorage.api.routes.schemas import (
     RobotOut,
     RobotPermission,
     RobotPermissions,
+    RobotShortname,
 )
 from moorage.domain.clientcommands import ClientCommands
 from moorage.identity.robots import RobotInfo
@@ -76,10 +78,11 @@ async def org_robots(
     response_model=RobotOut,
     status_code=201,
     summary="Create a robot account (the token is in the answer)",
+    responses=also((409, "the robot account exists already")),
 )
 async def create_org_robot(
     org: str,
-    shortname: str,
+    shortname: RobotShortname,
     body: RobotIn,
     caller: ApiCaller = Depends(signed_in_user),
     ctx: ApiContext = Depends(get_ctx),
@@ -149,10 +152,14 @@ async def user_robots(
 
 
 @router.put(
-    "/user/robots/{shortname}", response_model=RobotOut, status_code=201, summary="Create a personal robot"
+    "/user/robots/{shortname}",
+    response_model=RobotOut,
+    status_code=201,
+    summary="Create a personal robot",
+    responses=also((409, "the robot account exists already")),
 )
 async def create_user_robot(
-    shortname: str,
+    shortname: RobotShortname,
     body: RobotIn,
     caller: ApiCaller = Depends(user_admin),
     ctx: ApiContext = Depends(get_ctx),

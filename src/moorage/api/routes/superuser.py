@@ -7,8 +7,9 @@ from pydantic import BaseModel, Field
 
 from moorage.api.auth import ApiCaller, get_ctx, superuser
 from moorage.api.context import ApiContext
+from moorage.api.errors import also
 from moorage.api.pagination import Page, paginate
-from moorage.api.routes.schemas import Deleted
+from moorage.api.routes.schemas import Deleted, NamespaceName
 from moorage.domain.errors import NotFound
 
 router = APIRouter(tags=["superuser"])
@@ -28,7 +29,7 @@ class UserListOut(BaseModel):
 
 
 class UserCreate(BaseModel):
-    username: str
+    username: NamespaceName
     password: str = Field(min_length=8, max_length=1024)
     email: str | None = Field(None, max_length=320)
     super_user: bool = False
@@ -80,7 +81,13 @@ async def list_users(
     )
 
 
-@router.post("/superuser/users/", response_model=UserRecord, status_code=201, summary="Create a user")
+@router.post(
+    "/superuser/users/",
+    response_model=UserRecord,
+    status_code=201,
+    summary="Create a user",
+    responses=also((409, "the name is taken by a user or an organization")),
+)
 async def create_user(
     body: UserCreate, caller: ApiCaller = Depends(superuser), ctx: ApiContext = Depends(get_ctx)
 ) -> UserRecord:

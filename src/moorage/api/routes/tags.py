@@ -11,7 +11,7 @@ from moorage.api.access import require_repo_role
 from moorage.api.auth import ApiCaller, current_caller, get_ctx, signed_in
 from moorage.api.context import ApiContext
 from moorage.api.pagination import Page
-from moorage.api.routes.schemas import Deleted
+from moorage.api.routes.schemas import Deleted, DigestText, TagName
 from moorage.domain.digest import Digest
 from moorage.domain.errors import InvalidInput, NotFound, RegistryError
 from moorage.domain.mediatypes import INDEXES
@@ -38,7 +38,7 @@ class TagList(BaseModel):
 
 
 class TagMove(BaseModel):
-    manifest_digest: str
+    manifest_digest: DigestText
 
 
 class TagMoved(BaseModel):
@@ -61,8 +61,10 @@ async def list_tags(
     ctx: ApiContext = Depends(get_ctx),
 ) -> TagList:
     await require_repo_role(ctx, caller, repo, "read")
+    # with the history the cursor is a row id (answered 400, not 500, when it is not one)
+    after = page.after if only_active else (str(page.after_id) if page.after else None)
     rows = await ctx.tags.page(
-        repo, only_active=only_active, specific=specific_tag, limit=page.limit, after=page.after
+        repo, only_active=only_active, specific=specific_tag, limit=page.limit, after=after
     )
     tags = [
         TagOut(
@@ -89,7 +91,7 @@ async def list_tags(
 )
 async def move_tag(
     repo: str,
-    tag: str,
+    tag: TagName,
     body: TagMove,
     caller: ApiCaller = Depends(signed_in),
     ctx: ApiContext = Depends(get_ctx),

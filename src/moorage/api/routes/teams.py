@@ -9,7 +9,7 @@ from moorage.api.access import require_org_role
 from moorage.api.auth import ApiCaller, get_ctx, signed_in, signed_in_user
 from moorage.api.context import ApiContext
 from moorage.api.pagination import Page, paginate
-from moorage.api.routes.schemas import Deleted, TeamRole
+from moorage.api.routes.schemas import Deleted, TeamName, TeamRole
 
 router = APIRouter(tags=["teams"])
 
@@ -75,7 +75,7 @@ async def get_team(
 )
 async def put_team(
     org: str,
-    team: str,
+    team: TeamName,
     body: TeamIn,
     caller: ApiCaller = Depends(signed_in_user),
     ctx: ApiContext = Depends(get_ctx),

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from moorage.api.auth import ApiCaller, get_ctx, signed_in_user
 from moorage.api.context import ApiContext
 from moorage.api.pagination import Page, paginate
-from moorage.api.routes.schemas import Deleted
+from moorage.api.routes.schemas import Deleted, NotBlank
 from moorage.domain.errors import Forbidden
 from moorage.identity.apptokens import AppTokenInfo
 
@@ -18,7 +18,7 @@ router = APIRouter(tags=["application tokens"])
 
 
 class AppTokenIn(BaseModel):
-    title: str = Field(min_length=1, max_length=255)
+    title: str = Field(min_length=1, max_length=255, pattern=NotBlank)
     expiration: datetime | None = None
 
 
