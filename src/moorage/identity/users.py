@@ -17,6 +17,7 @@ from moorage.db.models import Namespace, Team, TeamMember, User
 from moorage.domain.actor import Actor
 from moorage.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from moorage.domain.reference import validate_namespace_name
+from moorage.domain.unset import UNSET, Unset
 from moorage.identity.orgs import bump_all, repositories_of
 from moorage.identity.passwords import hash_password, verify_password
 from moorage.registry.cache import ACL_SLOT, ReadCache
@@ -139,10 +140,13 @@ class Users:
         *,
         enabled: bool | None = None,
         superuser: bool | None = None,
-        email: str | None = None,
+        email: str | None | Unset = UNSET,
         actor: Actor | None = None,
     ) -> UserInfo:
-        """Enable/disable an account, grant/revoke superuser, change e-mail (superuser operations)."""
+        """Enable/disable an account, grant/revoke superuser, change e-mail (superuser operations).
+
+        None for ``enabled``/``superuser`` and UNSET for ``email`` leave them as they are; an
+        e-mail of None or "" clears it."""
         async with self.db.write() as s:
             u = (await s.execute(select(User).where(User.username == username))).scalar()
             if u is None:
@@ -152,7 +156,7 @@ class Users:
                 u.enabled = enabled
             if superuser is not None:
                 u.superuser = superuser
-            if email is not None:
+            if not isinstance(email, Unset):
                 u.email = email or None
             demoting = was_admin and (enabled is False or superuser is False)
             if demoting and await self._would_leave_no_superuser(s, u):

@@ -11,6 +11,7 @@ from moorage.api.access import require_org_role
 from moorage.api.auth import ApiCaller, get_ctx, require_scope, signed_in, signed_in_user
 from moorage.api.context import ApiContext
 from moorage.api.pagination import Page
+from moorage.api.partial import given
 from moorage.api.routes.schemas import Deleted
 from moorage.domain.errors import Forbidden, NotFound
 
@@ -23,6 +24,8 @@ class OrgCreate(BaseModel):
 
 
 class OrgUpdate(BaseModel):
+    """Only the keys sent change (absent keys keep their value)."""
+
     email: str | None = Field(None, max_length=320)
 
 
@@ -105,7 +108,7 @@ async def update_org(
     org: str, body: OrgUpdate, caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
 ) -> OrgOut:
     await require_org_role(ctx, caller, org, "admin")
-    info = await ctx.organizations.update(org, email=body.email, actor=caller.actor)
+    info = await ctx.organizations.update(org, email=given(body, "email", body.email), actor=caller.actor)
     return OrgOut(
         name=info.name, email=info.email, created=info.created_at, role="admin", is_admin=True, is_member=True
     )

@@ -140,7 +140,8 @@ def register_item_routes() -> None:
         ctx: ApiContext = Depends(get_ctx),
     ) -> RepositoryOut:
         await require_repo_role(ctx, caller, repo, "admin")
-        await ctx.repositories.set_description(repo, body.description, caller.actor)
+        if "description" in body.model_fields_set:  # absent: unchanged; null: cleared
+            await ctx.repositories.set_description(repo, body.description, caller.actor)
         return _out(await ctx.repositories.details(repo), "admin")
 
     @item_router.delete(

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from moorage.api.auth import ApiCaller, get_ctx, superuser
 from moorage.api.context import ApiContext
 from moorage.api.pagination import Page, paginate
+from moorage.api.partial import given
 from moorage.api.routes.schemas import Deleted
 from moorage.domain.errors import NotFound
 
@@ -35,6 +36,8 @@ class UserCreate(BaseModel):
 
 
 class UserUpdate(BaseModel):
+    """Only the keys sent change (absent keys keep their value); ``"email": null`` clears it."""
+
     enabled: bool | None = None
     super_user: bool | None = None
     email: str | None = Field(None, max_length=320)
@@ -114,7 +117,11 @@ async def update_user(
     ctx: ApiContext = Depends(get_ctx),
 ) -> UserRecord:
     u = await ctx.users.update(
-        username, enabled=body.enabled, superuser=body.super_user, email=body.email, actor=caller.actor
+        username,
+        enabled=body.enabled,
+        superuser=body.super_user,
+        email=given(body, "email", body.email),
+        actor=caller.actor,
     )
     if body.password is not None:
         await ctx.users.set_password(username, body.password, caller.actor)
