@@ -112,6 +112,9 @@ the last key seen), so pages stay consistent while items are added.
 - Robot accounts are named `namespace+short`. Tokens and client secrets appear in the answer that
   creates or regenerates them; administrators may reveal robot tokens again with `?token=true`.
 - Times are ISO 8601 in UTC.
+- Updates (`PUT`) change only the keys the request sends, as in Quay: an absent key keeps its
+  stored value, `null` clears an optional one (an e-mail, a description, an application's URIs).
+  `PUT .../team/{{team}}` without `role` keeps the team's role (a new team gets `member`).
 """
 
 DIFFERENCES = """\
@@ -138,13 +141,21 @@ few changes. The differences:
 - **Superuser** endpoints cover users and locked accounts (`/superuser/lockedaccounts`, which
   Quay does not have); Quay's superuser endpoints for organizations, service keys, registry size,
   logs and messages are not implemented (use the `moorage` CLI for administration).
-- **Repositories** are created private by default and also on first push; `POST /repository` takes
+- **Repositories** are created private by default and also on first push, but only inside an
+  existing user's or organization's namespace: a push to `nosuchorg/app` or to a bare `app` is
+  refused with `NAME_UNKNOWN` ("the namespace 'nosuchorg' does not exist"), for superusers too;
+  create the organization first. `POST /repository` takes
   Quay's `namespace`, `repository`, `visibility` and `description`. Repository kinds
   (`application`), trust, and state (`MIRROR`, `READ_ONLY`) are not implemented.
 - **Not implemented** (yet): builds and build triggers, repository notifications, mirroring,
   security scan results, quotas, manifest labels, starring, `/find` search, user sign-in over
   the API (sessions belong to the web UI), organization member and invitation endpoints
   (use teams), and `/discovery`.
+- **Organization updates** take `email`; Quay's `tag_expiration_s`, `invoice_email` and
+  `invoice_email_address` are accepted and ignored (Moorage has no per-organization tag expiry
+  or invoices), and never change other fields.
+- **Robots** are created by `PUT .../robots/{shortname}`; a second `PUT` on an existing robot
+  answers `409` and changes nothing (Quay answers `400`).
 - **Application tokens** (`/user/apptoken`) and OAuth applications follow Quay's newer API; tokens
   are shown once and stored hashed.
 """

@@ -47,7 +47,9 @@ async def _json(env: Env, who: User, path: str, drop: tuple[str, ...] = ()) -> d
 async def _org(env: Env, uid: str) -> tuple[User, str]:
     owner = await env.user(uid, "own")
     org = f"org-{uid}"
-    await env.api("POST", "/organization/", owner, json_body={"name": org, "email": "o@example.com"}, expect=201)
+    await env.api(
+        "POST", "/organization/", owner, json_body={"name": org, "email": "o@example.com"}, expect=201
+    )
     return owner, org
 
 
@@ -185,7 +187,13 @@ async def tag_target(env: Env, uid: str) -> Target:
 
 
 CASES = [
-    Case("PUT", "/organization/{org}", org_target, {"email": "new@example.com"}, extra={"tag_expiration_s": 86400}),
+    Case(
+        "PUT",
+        "/organization/{org}",
+        org_target,
+        {"email": "new@example.com"},
+        extra={"tag_expiration_s": 86400},
+    ),
     Case(
         "PUT",
         "/organization/{org}/team/{team}",
@@ -211,7 +219,9 @@ CASES = [
         permission_target,
         required={"role": "write"},
     ),
-    Case("PUT", "/organization/{org}/prototypes/{prototype_id}", prototype_target, required={"role": "write"}),
+    Case(
+        "PUT", "/organization/{org}/prototypes/{prototype_id}", prototype_target, required={"role": "write"}
+    ),
     # robots are created by PUT, never changed by it: a second PUT is refused and changes nothing
     Case(
         "PUT",
@@ -246,7 +256,9 @@ def _runs() -> list[Any]:
     out = []
     for case in CASES:
         for omitted in list(case.fields) or [None]:
-            out.append(pytest.param(case, omitted, id=f"{_case_id(case)} without {omitted or 'optional keys'}"))
+            out.append(
+                pytest.param(case, omitted, id=f"{_case_id(case)} without {omitted or 'optional keys'}")
+            )
     return out
 
 
