@@ -133,6 +133,14 @@ async def test_repository_robot_permission_shapes(env: Env, uid: str) -> None:
     assert r.json() == {"permissions": [{"repository": f"{org}/team/app", "role": "write"}]}
     r = await env.api("GET", f"/repository/{org}/team/app/permissions/robot/", owner, expect=200)
     assert r.json() == {
+        "permissions": {
+            f"{org}+builder": {"kind": "robot", "name": f"{org}+builder", "role": "write", "is_robot": True}
+        }
+    }
+    r = await env.api(
+        "GET", f"/repository/{org}/team/app/permissions/robot/", owner, params={"shape": "list"}, expect=200
+    )
+    assert r.json() == {
         "permissions": [{"kind": "robot", "name": f"{org}+builder", "role": "write", "is_robot": True}],
         "next_page": None,
     }

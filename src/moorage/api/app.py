@@ -15,6 +15,7 @@ from moorage.api.auth import _BasicCache
 from moorage.api.context import ApiContext
 from moorage.api.routes import (
     applications,
+    entities,
     logs,
     organizations,
     permissions,
@@ -64,6 +65,7 @@ def create_api(ctx: ApiContext) -> FastAPI:
         permissions,
         tags,
         logs,
+        entities,
         repositories,
     ):
         api.include_router(module.router)

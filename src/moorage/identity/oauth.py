@@ -153,9 +153,9 @@ class OAuthApplications:
         client_id: str,
         *,
         name: str | Unset = UNSET,
-        redirect_uri: str | None | Unset = UNSET,
-        application_uri: str | None | Unset = UNSET,
-        description: str | None | Unset = UNSET,
+        redirect_uri: str | Unset | None = UNSET,
+        application_uri: str | Unset | None = UNSET,
+        description: str | Unset | None = UNSET,
         actor: Actor,
     ) -> ApplicationInfo:
         """Change the fields given; UNSET leaves a field as it is, None clears it."""

@@ -122,7 +122,7 @@ class Organizations:
         async with self.db.read() as s:
             return [self._info(ns) for ns in (await s.execute(stmt)).scalars()]
 
-    async def update(self, name: str, *, email: str | None | Unset = UNSET, actor: Actor) -> OrgInfo:
+    async def update(self, name: str, *, email: str | Unset | None = UNSET, actor: Actor) -> OrgInfo:
         """Change the fields given; UNSET leaves a field as it is, None clears it."""
         async with self.db.write() as s:
             ns = await self._org(s, name)
@@ -166,7 +166,7 @@ class Organizations:
         name: str,
         *,
         role: str | Unset = UNSET,
-        description: str | None | Unset = UNSET,
+        description: str | Unset | None = UNSET,
         actor: Actor,
     ) -> TeamInfo:
         """Create a team (role ``member`` unless given), or change the role and description given;

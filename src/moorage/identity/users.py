@@ -134,13 +134,24 @@ class Users:
         async with self.db.read() as s:
             return [_info(u) for u in (await s.execute(stmt)).scalars()]
 
+    async def matching(self, prefix: str, limit: int) -> builtins.list[str]:
+        """Names of enabled accounts starting with ``prefix``, in name order (entity lookup)."""
+        stmt = (
+            select(User.username)
+            .where(User.username.startswith(prefix, autoescape=True), User.enabled.is_(True))
+            .order_by(User.username)
+            .limit(limit)
+        )
+        async with self.db.read() as s:
+            return [str(n) for n in (await s.execute(stmt)).scalars()]
+
     async def update(
         self,
         username: str,
         *,
         enabled: bool | None = None,
         superuser: bool | None = None,
-        email: str | None | Unset = UNSET,
+        email: str | Unset | None = UNSET,
         actor: Actor | None = None,
     ) -> UserInfo:
         """Enable/disable an account, grant/revoke superuser, change e-mail (superuser operations).

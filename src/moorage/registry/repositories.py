@@ -43,7 +43,10 @@ def _no_namespace_message(name: str) -> str:
             f"repository names start with a user or organization namespace: push to "
             f"<namespace>/{name}, not {name}"
         )
-    return f"the namespace {ns!r} does not exist: no user or organization has that name; create the organization first"
+    return (
+        f"the namespace {ns!r} does not exist: no user or organization has that name; "
+        "create the organization first"
+    )
 
 
 class Repositories:

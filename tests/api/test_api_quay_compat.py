@@ -1,0 +1,156 @@
+"""Quay's request and response shapes, replayed against Moorage (quay/quay endpoints/api/*.py).
+
+Each test sends what a Quay client sends and checks the keys and values such a client reads.
+"""
+
+from __future__ import annotations
+
+from tests.api.support import Env
+
+
+async def test_robots_are_users_in_permission_paths(env: Env, uid: str) -> None:
+    owner = await env.user(uid, "own")
+    reader = await env.user(uid, "rd")
+    org = (await env.org(uid, owner)).name
+    await env.repo(f"{org}/app", owner)
+    await env.robot(org, "ci", owner)
+    robot = f"{org}+ci"
+    base = f"/repository/{org}/app/permissions"
+    # Quay: PUT /permissions/user/{ns+robot} (answered 404 "no user named" before)
+    r = await env.api("PUT", f"{base}/user/{robot}", owner, json_body={"role": "write"}, expect=200)
+    assert r.json()["name"] == robot
+    assert r.json()["role"] == "write"
+    assert r.json()["is_robot"] is True
+    await env.api("PUT", f"{base}/user/{reader.name}", owner, json_body={"role": "read"}, expect=200)
+    # Quay lists users and robots together, as an object keyed by name
+    r = await env.api("GET", f"{base}/user/", owner, expect=200)
+    perms = r.json()["permissions"]
+    assert isinstance(perms, dict)
+    assert all(p["name"] == name for name, p in perms.items()), perms
+    assert (perms[reader.name]["role"], perms[reader.name]["is_robot"]) == ("read", False)
+    assert (perms[robot]["role"], perms[robot]["is_robot"]) == ("write", True)
+    r = await env.api("GET", f"{base}/user/{robot}", owner, expect=200)
+    assert (r.json()["role"], r.json()["is_robot"]) == ("write", True)
+    # Moorage's /robot/ path stays an alias for the same grant
+    r = await env.api("GET", f"{base}/robot/{robot}", owner, expect=200)
+    assert r.json()["role"] == "write"
+    # ?shape=list: Moorage's paginated array
+    r = await env.api("GET", f"{base}/user/", owner, params={"shape": "list", "limit": 2}, expect=200)
+    page = r.json()
+    assert [p["name"] for p in page["permissions"]] == sorted(perms)[:2]
+    if len(perms) > 2:
+        assert page["next_page"]
+    await env.api("DELETE", f"{base}/user/{robot}", owner, expect=200)
+    r = await env.api("GET", f"{base}/robot/", owner, expect=200)
+    assert r.json() == {"permissions": {}}
+    # teams: keyed by name as well
+    await env.team(org, "devs", "member", who=owner)
+    await env.api("PUT", f"{base}/team/devs", owner, json_body={"role": "read"}, expect=200)
+    r = await env.api("GET", f"{base}/team/", owner, expect=200)
+    assert r.json()["permissions"]["devs"]["role"] == "read"
+
+
+async def test_prototype_delegate_robot_named_as_user(env: Env, uid: str) -> None:
+    owner = await env.user(uid, "own")
+    org = (await env.org(uid, owner)).name
+    await env.robot(org, "deployer", owner)
+    robot = f"{org}+deployer"
+    r = await env.api(
+        "POST",
+        f"/organization/{org}/prototypes",
+        owner,
+        json_body={"role": "read", "delegate": {"kind": "user", "name": robot}},
+        expect=201,
+    )
+    assert r.json()["delegate"] == {"name": robot, "kind": "user", "is_robot": True}
+    assert r.json()["role"] == "read"
+    # a repository created in the organization now grants the robot read
+    await env.repo(f"{org}/fresh", owner)
+    r = await env.api("GET", f"/repository/{org}/fresh/permissions/user/{robot}", owner, expect=200)
+    assert r.json()["role"] == "read"
+    # Moorage's kind "robot" stays accepted, and is shown the Quay way
+    await env.robot(org, "other", owner)
+    r = await env.api(
+        "POST",
+        f"/organization/{org}/prototypes",
+        owner,
+        json_body={"role": "write", "delegate": {"kind": "robot", "name": f"{org}+other"}},
+        expect=201,
+    )
+    assert r.json()["delegate"] == {"name": f"{org}+other", "kind": "user", "is_robot": True}
+
+
+async def test_entities_lookup(env: Env, uid: str) -> None:
+    owner = await env.user(uid, "own")
+    outsider = await env.user(uid, "own2")  # shares the prefix, not the organization
+    org = (await env.org(uid, owner)).name
+    await env.team(org, "owls", "member", who=owner)
+    await env.robot(org, "owlbot", owner)
+    assert (await env.api("GET", "/entities/own")).status_code == 401
+
+    # plain lookup: users by prefix, no robots, no teams
+    r = await env.api("GET", f"/entities/own-{uid}", owner, expect=200)
+    assert r.json() == {"results": [{"name": owner.name, "kind": "user", "is_robot": False}]}
+
+    # inside an organization the caller belongs to: teams, robots, membership, the org itself
+    r = await env.api(
+        "GET",
+        "/entities/ow",
+        owner,
+        params={"namespace": org, "includeTeams": "true", "includeOrgs": "true"},
+        expect=200,
+    )
+    results = r.json()["results"]
+    assert {"name": "owls", "kind": "team", "is_org_member": True} in results
+    assert {"name": "owners", "kind": "team", "is_org_member": True} in results
+    assert {"name": owner.name, "kind": "user", "is_robot": False, "is_org_member": True} in results
+    assert {"name": outsider.name, "kind": "user", "is_robot": False, "is_org_member": False} in results
+    assert {"name": f"{org}+owlbot", "kind": "user", "is_robot": True, "is_org_member": True} in results
+    assert all(e["kind"] != "org" for e in results)  # "org-..." does not start with "ow"
+    r = await env.api(
+        "GET", "/entities/org", owner, params={"namespace": org, "includeOrgs": "true"}, expect=200
+    )
+    assert {"name": org, "kind": "org", "is_org_member": True} in r.json()["results"]
+
+    # an outsider sees no teams or robots of the organization, only users
+    r = await env.api(
+        "GET", "/entities/ow", outsider, params={"namespace": org, "includeTeams": "true"}, expect=200
+    )
+    assert {e["kind"] for e in r.json()["results"]} == {"user"}
+    assert not any(e.get("is_robot") for e in r.json()["results"])
+
+
+async def test_organization_includes_teams(env: Env, uid: str) -> None:
+    owner = await env.user(uid, "own")
+    member = await env.user(uid, "mem")
+    org = (await env.org(uid, owner)).name
+    await env.team(org, "devs", "creator", member.name, who=owner)
+    await env.api(
+        "PUT", f"/organization/{org}/team/devs", owner, json_body={"description": "developers"}, expect=200
+    )
+    await env.team(org, "ops", "member", who=owner)
+    r = await env.api("GET", f"/organization/{org}", owner, expect=200)
+    body = r.json()
+    assert body["is_admin"] is True
+    assert body["ordered_teams"] == ["owners", "devs", "ops"]
+    assert body["teams"] == {
+        "owners": {
+            "name": "owners",
+            "description": "Administrators",
+            "role": "admin",
+            "member_count": 1,
+            "can_view": True,
+        },
+        "devs": {
+            "name": "devs",
+            "description": "developers",
+            "role": "creator",
+            "member_count": 1,
+            "can_view": True,
+        },
+        "ops": {"name": "ops", "description": None, "role": "member", "member_count": 0, "can_view": True},
+    }
+    r = await env.api("GET", f"/organization/{org}", member, expect=200)
+    teams = r.json()["teams"]
+    assert {name: t["can_view"] for name, t in teams.items()} == {"owners": False, "devs": True, "ops": False}
+    assert r.json()["is_admin"] is False
