@@ -128,8 +128,25 @@ few changes. The differences:
   Moorage does not send. Request validation answers `400`, never `422`.
 - **Pagination** is one scheme everywhere: `limit` + opaque `next_page` cursor. Quay's tag list
   uses `page` + `has_additional`, and other Quay lists use `page` or `next_page` inconsistently.
-- **Permissions** have a third kind, `robot`: `/repository/{repo}/permissions/robot/{ns+short}`.
-  Quay lists robots among users (`/permissions/user/{ns+short}`).
+- **Permissions**: as in Quay, robots are users — `/repository/{repo}/permissions/user/{ns+short}`
+  and prototype delegates `{"kind": "user", "name": "ns+short"}` reach the robot, and
+  `GET .../permissions/user/` lists users and robots. Moorage keeps a third kind, `robot`, as an
+  alias (`/permissions/robot/{ns+short}` lists only robots). Lists answer Quay's object keyed by
+  name, `{"permissions": {"alice": {"role", "name", "is_robot", ...}}}`, unpaginated;
+  `?shape=list` answers Moorage's array with `next_page` instead. Each grant also carries `kind`;
+  Quay's `avatar` and `is_org_member` are not sent.
+- **Default permissions** (prototypes) show a robot delegate as Quay does (`kind: user`,
+  `is_robot: true`), without `avatar`/`is_org_member`; `activating_team` is a Moorage extension.
+  Prototype ids are integers (Quay: uuid strings).
+- **Organizations**: `GET /organization/{org}` answers `teams` (by name: `name`, `description`,
+  `role`, `member_count`, `can_view`) and `ordered_teams` like Quay, to any member (Quay: the
+  same); Quay's `repo_count`, `is_synced`, `avatar`, invoice and quota keys are not sent, and
+  `email` is shown to members too (Quay: administrators only). Moorage adds `role` and `created`.
+- **Entities**: `GET /entities/{prefix}` takes `namespace`, `includeTeams`, `includeOrgs` and
+  answers `{"results": [{"name", "kind", "is_robot", "is_org_member"}]}` like Quay, but needs a
+  signed-in caller (Quay answers anonymous callers too), matches user names by prefix only
+  (at most 10), lists robots of `namespace` only for its members (or its own user), returns no
+  `avatar`, and has no external (LDAP) entities.
 - **Robot tokens** are returned only by create/regenerate, or by `GET ...?token=true` (for
   administrators); Quay returns the token in every robot `GET`. Robots may have an
   expiry.

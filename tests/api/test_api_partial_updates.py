@@ -255,7 +255,8 @@ def _case_id(case: Case) -> str:
 def _runs() -> list[Any]:
     out = []
     for case in CASES:
-        for omitted in list(case.fields) or [None]:
+        omissions: list[str | None] = [*case.fields] or [None]
+        for omitted in omissions:
             out.append(
                 pytest.param(case, omitted, id=f"{_case_id(case)} without {omitted or 'optional keys'}")
             )
