@@ -5,7 +5,7 @@ Each test sends what a Quay client sends and checks the keys and values such a c
 
 from __future__ import annotations
 
-from tests.api.support import Env
+from tests.api.support import Env, User
 
 
 async def test_robots_are_users_in_permission_paths(env: Env, uid: str) -> None:
@@ -154,3 +154,37 @@ async def test_organization_includes_teams(env: Env, uid: str) -> None:
     teams = r.json()["teams"]
     assert {name: t["can_view"] for name, t in teams.items()} == {"owners": False, "devs": True, "ops": False}
     assert r.json()["is_admin"] is False
+
+
+async def test_superuser_user_creation_and_quay_superuser_field(env: Env, uid: str) -> None:
+    name = f"gen-{uid}"
+    r = await env.api(
+        "POST", "/superuser/users/", env.admin, json_body={"username": name, "email": f"{name}@example.com"}
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert (body["username"], body["email"]) == (name, f"{name}@example.com")
+    password = body["password"]
+    assert isinstance(password, str)
+    assert len(password) >= 32
+    # the generated password signs in
+    r = await env.api("GET", "/user/", User(name, password), expect=200)
+    assert r.json()["username"] == name
+    # a given password is never echoed
+    r = await env.api(
+        "POST",
+        "/superuser/users/",
+        env.admin,
+        json_body={"username": f"set-{uid}", "password": "chosen-password-1"},
+        expect=201,
+    )
+    assert r.json()["password"] is None
+    # Quay's PUT field is "superuser"
+    r = await env.api("PUT", f"/superuser/users/{name}", env.admin, json_body={"superuser": True}, expect=200)
+    assert r.json()["super_user"] is True
+    r = await env.api("GET", f"/superuser/users/{name}", env.admin, expect=200)
+    assert (r.json()["super_user"], r.json()["email"]) == (True, f"{name}@example.com")
+    r = await env.api(
+        "PUT", f"/superuser/users/{name}", env.admin, json_body={"superuser": False}, expect=200
+    )
+    assert r.json()["super_user"] is False

@@ -24,10 +24,15 @@ class Delegate(BaseModel):
     )
 
 
-class DelegateOut(BaseModel):
+class DelegateUser(BaseModel):
     name: str
-    kind: Literal["user", "team"] = Field(description="robots are users, as in Quay")
+    kind: Literal["user"] = Field(description="robots are users, as in Quay")
     is_robot: bool
+
+
+class DelegateTeam(BaseModel):
+    name: str
+    kind: Literal["team"]
 
 
 class Activating(BaseModel):
@@ -48,7 +53,7 @@ class PrototypeUpdate(BaseModel):
 class PrototypeOut(BaseModel):
     id: int
     role: str
-    delegate: DelegateOut
+    delegate: DelegateUser | DelegateTeam
     activating_user: Activating | None = None
     activating_team: Activating | None = None
 
@@ -62,10 +67,10 @@ def _out(d: DefaultPermissionInfo) -> PrototypeOut:
     return PrototypeOut(
         id=d.id,
         role=d.role,
-        delegate=DelegateOut(
-            name=d.delegate,
-            kind="team" if d.delegate_kind == "team" else "user",
-            is_robot=d.delegate_kind == "robot",
+        delegate=(
+            DelegateTeam(name=d.delegate, kind="team")
+            if d.delegate_kind == "team"
+            else DelegateUser(name=d.delegate, kind="user", is_robot=d.delegate_kind == "robot")
         ),
         activating_user=Activating(name=d.activating_user) if d.activating_user else None,
         activating_team=Activating(name=d.activating_team) if d.activating_team else None,
