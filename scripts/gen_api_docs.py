@@ -109,8 +109,9 @@ the last key seen), so pages stay consistent while items are added.
 
 - Repository names are `namespace/name` and may contain more slashes (`acme/team/app`); the
   `{{repo}}` path parameter takes the whole name.
-- Robot accounts are named `namespace+short`. Tokens and client secrets appear in the answer that
-  creates or regenerates them; administrators may reveal robot tokens again with `?token=true`.
+- Robot accounts are named `namespace+short`. Client secrets appear only in the answer that
+  creates or resets them; robot tokens also in an administrator's `GET` of one robot (as in
+  Quay; `?token=false` leaves them out).
 - Times are ISO 8601 in UTC.
 - Updates (`PUT`) change only the keys the request sends, as in Quay: an absent key keeps its
   stored value, `null` clears an optional one (an e-mail, a description, an application's URIs).
@@ -147,9 +148,9 @@ few changes. The differences:
   signed-in caller (Quay answers anonymous callers too), matches user names by prefix only
   (at most 10), lists robots of `namespace` only for its members (or its own user), returns no
   `avatar`, and has no external (LDAP) entities.
-- **Robot tokens** are returned only by create/regenerate, or by `GET ...?token=true` (for
-  administrators); Quay returns the token in every robot `GET`. Robots may have an
-  expiry.
+- **Robot tokens** are returned by create/regenerate and by an administrator's `GET` of one robot
+  (as in Quay; `?token=false` leaves it out), but robot lists never carry tokens (Quay's lists do
+  unless `token=false`). Robots may have an expiry.
 - **Logs** take ISO 8601 `starttime`/`endtime` (Quay: `MM/DD/YYYY`), filter by `kind`
   (repeatable), and export with `format=jsonl` as a streamed download instead of Quay's
   asynchronous `/exportlogs` (e-mail or callback URL). Log entries carry `performer.kind`
