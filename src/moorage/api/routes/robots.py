@@ -162,9 +162,7 @@ async def create_user_robot(
     return await _create(ctx, caller, caller.principal.name, shortname, body)
 
 
-@router.get(
-    "/user/robots/{shortname}", response_model=RobotOut, summary="One personal robot with its token"
-)
+@router.get("/user/robots/{shortname}", response_model=RobotOut, summary="One personal robot with its token")
 async def get_user_robot(
     shortname: str,
     token: bool = Query(True, description="false: leave the token out (Quay returns it by default)"),
