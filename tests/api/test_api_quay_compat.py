@@ -188,3 +188,31 @@ async def test_superuser_user_creation_and_quay_superuser_field(env: Env, uid: s
         "PUT", f"/superuser/users/{name}", env.admin, json_body={"superuser": False}, expect=200
     )
     assert r.json()["super_user"] is False
+
+
+async def test_tag_list_numbered_pages(env: Env, uid: str) -> None:
+    owner = await env.user(uid, "own")
+    repo = f"{owner.name}/app"
+    digest = await env.push(repo, "t0", owner)
+    for i in range(1, 5):
+        await env.api(
+            "PUT", f"/repository/{repo}/tag/t{i}", owner, json_body={"manifest_digest": digest}, expect=200
+        )
+    seen: list[str] = []
+    for number, more in ((1, True), (2, True), (3, False)):
+        r = await env.api(
+            "GET", f"/repository/{repo}/tag/", owner, params={"page": number, "limit": 2}, expect=200
+        )
+        body = r.json()
+        assert (body["page"], body["has_additional"]) == (number, more), body
+        assert "next_page" not in body
+        seen += [t["name"] for t in body["tags"]]
+    assert seen == ["t0", "t1", "t2", "t3", "t4"]
+    r = await env.api("GET", f"/repository/{repo}/tag/", owner, params={"page": 4, "limit": 2}, expect=200)
+    assert r.json() == {"tags": [], "page": 4, "has_additional": False}
+    # without page: Moorage's cursor pages, unchanged
+    r = await env.api("GET", f"/repository/{repo}/tag/", owner, params={"limit": 2}, expect=200)
+    assert r.json()["next_page"]
+    assert "has_additional" not in r.json()
+    r = await env.api("GET", f"/repository/{repo}/tag/", owner, params={"page": 0})
+    assert r.status_code == 400
