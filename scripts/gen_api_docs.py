@@ -127,8 +127,11 @@ few changes. The differences:
 - **Errors** are plain RFC 9457 problem documents (`type: about:blank`, `title`, `status`,
   `detail`); Quay's add `error_message` and `error_type` and use Quay-specific `type` URLs, which
   Moorage does not send. Request validation answers `400`, never `422`.
-- **Pagination** is one scheme everywhere: `limit` + opaque `next_page` cursor. Quay's tag list
-  uses `page` + `has_additional`, and other Quay lists use `page` or `next_page` inconsistently.
+- **Pagination** is one scheme everywhere: `limit` + opaque `next_page` cursor. The tag list also
+  takes Quay's `page` (with `limit`) and then answers `page` + `has_additional` like Quay (up to
+  10,000 rows deep); active tags come in name order (Quay: newest first), and tag rows carry ISO
+  8601 `start_ts`/`end_ts` (Quay: epoch seconds) without Quay's `reference`, `last_modified` and
+  `expiration`.
 - **Permissions**: as in Quay, robots are users — `/repository/{repo}/permissions/user/{ns+short}`
   and prototype delegates `{"kind": "user", "name": "ns+short"}` reach the robot, and
   `GET .../permissions/user/` lists users and robots. Moorage keeps a third kind, `robot`, as an
@@ -156,6 +159,9 @@ few changes. The differences:
   asynchronous `/exportlogs` (e-mail or callback URL). Log entries carry `performer.kind`
   (`user`, `robot`, `system`...); administrative changes made with the `moorage` CLI are recorded
   as performer `cli:<os user>` of kind `system`.
+- **Superuser user creation** without a `password` generates one and returns it once in
+  `password`, as Quay does, but answers `201` (Quay: `200`) without Quay's `encrypted_password`.
+  `PUT /superuser/users/{username}` takes Quay's `superuser` as well as `super_user`.
 - **Superuser** endpoints cover users and locked accounts (`/superuser/lockedaccounts`, which
   Quay does not have); Quay's superuser endpoints for organizations, service keys, registry size,
   logs and messages are not implemented (use the `moorage` CLI for administration).
