@@ -171,6 +171,9 @@ few changes. The differences:
   create the organization first. `POST /repository` takes
   Quay's `namespace`, `repository`, `visibility` and `description`. Repository kinds
   (`application`), trust, and state (`MIRROR`, `READ_ONLY`) are not implemented.
+- **Unknown paths under a repository** (Quay endpoints Moorage lacks, e.g.
+  `/repository/acme/app/autoprunepolicy/`) answer `404` "no such endpoint: ...", never "no
+  repository named ...".
 - **Not implemented** (yet): builds and build triggers, repository notifications, mirroring,
   security scan results, quotas, manifest labels, starring, `/find` search, user sign-in over
   the API (sessions belong to the web UI), organization member and invitation endpoints

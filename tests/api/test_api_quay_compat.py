@@ -220,3 +220,15 @@ async def test_tag_list_numbered_pages(env: Env, uid: str) -> None:
     assert "has_additional" not in r.json()
     r = await env.api("GET", f"/repository/{repo}/tag/", owner, params={"page": 0})
     assert r.status_code == 400
+
+
+async def test_unknown_repository_sub_path_is_no_such_endpoint(env: Env, uid: str) -> None:
+    owner = await env.user(uid, "own")
+    repo = f"{owner.name}/app"
+    await env.push(repo, "1", owner)
+    for method in ("GET", "PUT", "DELETE"):
+        r = await env.api(method, f"/repository/{repo}/autoprunepolicy/", owner, json_body={})
+        assert r.status_code == 404, r.text
+        assert r.json()["detail"] == f"no such endpoint: /api/v1/repository/{repo}/autoprunepolicy/"
+    # the repository itself is untouched and still answers
+    await env.api("GET", f"/repository/{repo}", owner, expect=200)
