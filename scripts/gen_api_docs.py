@@ -111,9 +111,13 @@ the last key seen), so pages stay consistent while items are added.
 
 - Repository names are `namespace/name` and may contain more slashes (`acme/team/app`); the
   `{{repo}}` path parameter takes the whole name.
-- Robot accounts are named `namespace+short`. Tokens and client secrets appear in the answer that
-  creates or regenerates them; administrators may reveal robot tokens again with `?token=true`.
+- Robot accounts are named `namespace+short`. Client secrets appear only in the answer that
+  creates or resets them; robot tokens also in an administrator's `GET` of one robot (as in
+  Quay; `?token=false` leaves them out).
 - Times are ISO 8601 in UTC.
+- Updates (`PUT`) change only the keys the request sends, as in Quay: an absent key keeps its
+  stored value, `null` clears an optional one (an e-mail, a description, an application's URIs).
+  `PUT .../team/{{team}}` without `role` keeps the team's role (a new team gets `member`).
 """
 
 DIFFERENCES = """\
@@ -125,28 +129,62 @@ few changes. The differences:
 - **Errors** are plain RFC 9457 problem documents (`type: about:blank`, `title`, `status`,
   `detail`); Quay's add `error_message` and `error_type` and use Quay-specific `type` URLs, which
   Moorage does not send. Request validation answers `400`, never `422`.
-- **Pagination** is one scheme everywhere: `limit` + opaque `next_page` cursor. Quay's tag list
-  uses `page` + `has_additional`, and other Quay lists use `page` or `next_page` inconsistently.
-- **Permissions** have a third kind, `robot`: `/repository/{repo}/permissions/robot/{ns+short}`.
-  Quay lists robots among users (`/permissions/user/{ns+short}`).
-- **Robot tokens** are returned only by create/regenerate, or by `GET ...?token=true` (for
-  administrators); Quay returns the token in every robot `GET`. Robots may have an
-  expiry.
+- **Pagination** is one scheme everywhere: `limit` + opaque `next_page` cursor. The tag list also
+  takes Quay's `page` (with `limit`) and then answers `page` + `has_additional` like Quay (up to
+  10,000 rows deep); active tags come in name order (Quay: newest first), and tag rows carry ISO
+  8601 `start_ts`/`end_ts` (Quay: epoch seconds) without Quay's `reference`, `last_modified` and
+  `expiration`.
+- **Permissions**: as in Quay, robots are users — `/repository/{repo}/permissions/user/{ns+short}`
+  and prototype delegates `{"kind": "user", "name": "ns+short"}` reach the robot, and
+  `GET .../permissions/user/` lists users and robots. Moorage keeps a third kind, `robot`, as an
+  alias (`/permissions/robot/{ns+short}` lists only robots). Lists answer Quay's object keyed by
+  name, `{"permissions": {"alice": {"role", "name", "is_robot", ...}}}`, unpaginated;
+  `?shape=list` answers Moorage's array with `next_page` instead. Each grant also carries `kind`;
+  Quay's `avatar` and `is_org_member` are not sent.
+- **Default permissions** (prototypes) show a robot delegate as Quay does (`kind: user`,
+  `is_robot: true`), without `avatar`/`is_org_member`; `activating_team` is a Moorage extension.
+  Prototype ids are integers (Quay: uuid strings).
+- **Organizations**: `GET /organization/{org}` answers `teams` (by name: `name`, `description`,
+  `role`, `member_count`, `can_view`) and `ordered_teams` like Quay, to any member (Quay: the
+  same); Quay's `repo_count`, `is_synced`, `avatar`, invoice and quota keys are not sent, and
+  `email` is shown to members too (Quay: administrators only). Moorage adds `role` and `created`.
+- **Entities**: `GET /entities/{prefix}` takes `namespace`, `includeTeams`, `includeOrgs` and
+  answers `{"results": [{"name", "kind", "is_robot", "is_org_member"}]}` like Quay, but needs a
+  signed-in caller (Quay answers anonymous callers too), matches user names by prefix only
+  (at most 10), lists robots of `namespace` only for its members (or its own user), returns no
+  `avatar`, and has no external (LDAP) entities.
+- **Robot tokens** are returned by create/regenerate and by an administrator's `GET` of one robot
+  (as in Quay; `?token=false` leaves it out), but robot lists never carry tokens (Quay's lists do
+  unless `token=false`). Robots may have an expiry.
 - **Logs** take ISO 8601 `starttime`/`endtime` (Quay: `MM/DD/YYYY`), filter by `kind`
   (repeatable), and export with `format=jsonl` as a streamed download instead of Quay's
   asynchronous `/exportlogs` (e-mail or callback URL). Log entries carry `performer.kind`
   (`user`, `robot`, `system`...); administrative changes made with the `moorage` CLI are recorded
   as performer `cli:<os user>` of kind `system`.
+- **Superuser user creation** without a `password` generates one and returns it once in
+  `password`, as Quay does, but answers `201` (Quay: `200`) without Quay's `encrypted_password`.
+  `PUT /superuser/users/{username}` takes Quay's `superuser` as well as `super_user`.
 - **Superuser** endpoints cover users and locked accounts (`/superuser/lockedaccounts`, which
   Quay does not have); Quay's superuser endpoints for organizations, service keys, registry size,
   logs and messages are not implemented (use the `moorage` CLI for administration).
-- **Repositories** are created private by default and also on first push; `POST /repository` takes
+- **Repositories** are created private by default and also on first push, but only inside an
+  existing user's or organization's namespace: a push to `nosuchorg/app` or to a bare `app` is
+  refused with `NAME_UNKNOWN` ("the namespace 'nosuchorg' does not exist"), for superusers too;
+  create the organization first. `POST /repository` takes
   Quay's `namespace`, `repository`, `visibility` and `description`. Repository kinds
   (`application`), trust, and state (`MIRROR`, `READ_ONLY`) are not implemented.
+- **Unknown paths under a repository** (Quay endpoints Moorage lacks, e.g.
+  `/repository/acme/app/autoprunepolicy/`) answer `404` "no such endpoint: ...", never "no
+  repository named ...".
 - **Not implemented** (yet): builds and build triggers, repository notifications, mirroring,
   security scan results, quotas, manifest labels, starring, `/find` search, user sign-in over
   the API (sessions belong to the web UI), organization member and invitation endpoints
   (use teams), and `/discovery`.
+- **Organization updates** take `email`; Quay's `tag_expiration_s`, `invoice_email` and
+  `invoice_email_address` are accepted and ignored (Moorage has no per-organization tag expiry
+  or invoices), and never change other fields.
+- **Robots** are created by `PUT .../robots/{shortname}`; a second `PUT` on an existing robot
+  answers `409` and changes nothing (Quay answers `400`).
 - **Application tokens** (`/user/apptoken`) and OAuth applications follow Quay's newer API; tokens
   are shown once and stored hashed.
 """

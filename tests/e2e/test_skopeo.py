@@ -172,7 +172,11 @@ def test_delete_by_tag_keeps_other_tags_on_same_manifest(
     assert "manifest unknown" in gone.output.lower(), gone.describe()
 
 
-def test_nested_repository_names(admin: ClientEnv, moorage_server: RegistryServer, images: ImageSet) -> None:
+def test_nested_repository_names(
+    admin: ClientEnv, moorage_server: RegistryServer, images: ImageSet, http_admin: httpx.Client
+) -> None:
+    created = http_admin.post("/api/v1/organization/", json={"name": "org"})  # pushes need a namespace
+    assert created.status_code in (201, 409), created.text
     repo = f"docker://{moorage_server.host}/org/team/app"
     push(admin, images.ref("hello"), f"{repo}:1.0")
 
@@ -183,3 +187,22 @@ def test_nested_repository_names(admin: ClientEnv, moorage_server: RegistryServe
     admin.skopeo("copy", "--preserve-digests", SRC_PLAIN, DEST_PLAIN, f"{repo}:1.0", f"{repo}/sub:copy")
     _, sub_digest = admin.skopeo_raw_manifest(f"{repo}/sub:copy", PLAIN)
     assert sub_digest == images.hello.manifest.digest
+
+
+def test_superuser_copy_outside_any_namespace_is_refused(
+    admin: ClientEnv, moorage_server: RegistryServer, images: ImageSet, http_admin: httpx.Client
+) -> None:
+    """skopeo copy to an organization that does not exist, or to a bare name, fails with a message
+    that says so, and leaves no repository behind (it used to create "app / app" rows)."""
+    for name, says in (("nosuchorg/app", "'nosuchorg' does not exist"), ("app", "namespace")):
+        failed = admin.skopeo_fails(
+            "copy",
+            "--preserve-digests",
+            DEST_PLAIN,
+            images.ref("hello"),
+            f"docker://{moorage_server.host}/{name}:1",
+        )
+        assert "name unknown" in failed.output.lower(), failed.describe()
+        assert says in failed.output, failed.describe()
+        r = http_admin.get(f"/api/v1/repository/{name}")
+        assert r.status_code == 404, r.text

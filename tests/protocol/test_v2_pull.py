@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from tests.protocol.conftest import Registry
 from tests.protocol.helpers import (
+    ADMIN,
     DOCKER_MANIFEST,
     OCI_MANIFEST,
     admin_auth,
@@ -13,6 +15,8 @@ from tests.protocol.helpers import (
     push_image,
     sha256,
 )
+
+from moorage.domain.actor import Actor
 
 AUTH = admin_auth()
 
@@ -164,8 +168,12 @@ async def test_tags_list_unknown_repository(client: httpx.AsyncClient, uid: str)
     assert_error(await client.get(f"/v2/admin/{uid}/tags/list", headers=AUTH), 404, "NAME_UNKNOWN")
 
 
-async def test_nested_names(client: httpx.AsyncClient, uid: str) -> None:
-    for name in (f"org{uid}/team/app", f"admin/{uid}/a/b/c", f"a{uid}"):
+async def test_nested_names(registry: Registry, client: httpx.AsyncClient, uid: str) -> None:
+    # a push needs an existing namespace (tests/protocol/test_v2_push.py checks the refusals)
+    admin = await registry.services.users.get(ADMIN[0])
+    assert admin is not None
+    await registry.services.organizations.create(f"org{uid}", None, Actor(ADMIN[0]), admin.id)
+    for name in (f"org{uid}/team/app", f"admin/{uid}/a/b/c"):
         image = await push_image(client, name, "1.0")
         r = await client.get(f"/v2/{name}/manifests/1.0", headers=AUTH)
         assert r.status_code == 200

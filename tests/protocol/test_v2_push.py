@@ -7,13 +7,17 @@ import hashlib
 import httpx
 from tests.protocol.conftest import Registry
 from tests.protocol.helpers import (
+    ADMIN,
     admin_auth,
     alice_auth,
     assert_error,
     error_codes,
     push_blob,
+    push_manifest,
     sha256,
 )
+
+from moorage.domain.actor import Actor
 
 AUTH = admin_auth()
 
@@ -351,3 +355,56 @@ async def test_delete_blob(client: httpx.AsyncClient, uid: str) -> None:
     r = await client.get(f"/v2/admin/{uid}-keep/blobs/{digest}", headers=AUTH)
     assert r.status_code == 200
     assert r.content == b"delete me"
+
+
+async def test_superuser_push_outside_any_namespace_is_refused(registry: Registry, uid: str) -> None:
+    """A push to a namespace nobody owns, or to a bare name, must not create a repository without a
+    namespace (it did for superusers: "app / app" in the UI, breadcrumbs to a 404)."""
+    client = registry.client
+    source = f"admin/{uid}-src"
+    layer = f"layer of {uid}".encode()
+    digest = await push_blob(client, source, layer)
+    for name, says in (
+        (f"nosuchorg{uid}/app", f"'nosuchorg{uid}' does not exist"),
+        (f"app{uid}", "namespace"),
+    ):
+        # the upload is refused before any byte is sent
+        r = await client.post(f"/v2/{name}/blobs/uploads/", headers=AUTH)
+        assert_error(r, 404, "NAME_UNKNOWN")
+        assert says in r.json()["errors"][0]["message"], r.json()
+        # single-request upload, cross-repository mount, and a manifest PUT are refused as well
+        r = await client.post(
+            f"/v2/{name}/blobs/uploads/", params={"digest": digest}, content=layer, headers=AUTH
+        )
+        assert_error(r, 404, "NAME_UNKNOWN")
+        r = await client.post(
+            f"/v2/{name}/blobs/uploads/", params={"mount": digest, "from": source}, headers=AUTH
+        )
+        assert_error(r, 404, "NAME_UNKNOWN")
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": digest,
+                "size": len(layer),
+            },
+            "layers": [],
+        }
+        r = await push_manifest(client, name, "1", manifest)
+        assert_error(r, 404, "NAME_UNKNOWN")
+        assert await registry.services.repositories.get(name) is None
+        assert_error(await client.get(f"/v2/{name}/tags/list", headers=AUTH), 404, "NAME_UNKNOWN")
+
+
+async def test_push_into_an_organization_created_later_works(registry: Registry, uid: str) -> None:
+    client = registry.client
+    name = f"later{uid}/app"
+    r = await client.post(f"/v2/{name}/blobs/uploads/", headers=AUTH)
+    assert_error(r, 404, "NAME_UNKNOWN")
+    admin = await registry.services.users.get(ADMIN[0])
+    assert admin is not None
+    await registry.services.organizations.create(f"later{uid}", None, Actor(ADMIN[0]), admin.id)
+    await push_blob(client, name, b"now it exists")
+    found = await registry.services.repositories.get(name)
+    assert found is not None

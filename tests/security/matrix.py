@@ -146,6 +146,7 @@ API_ROWS: tuple[Row, ...] = (
     Row("OPTIONS", "/repository/{repo:path}", NOT_ALLOWED),
     # the caller
     Row("GET", "/user/", (401, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    Row("GET", "/entities/{prefix}", SIGNED_IN, params={"namespace": "{org}"}, alias={"prefix": "name"}),
     # superuser
     Row("GET", "/superuser/users/", SUPER),
     Row(

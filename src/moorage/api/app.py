@@ -16,6 +16,7 @@ from moorage.api.context import ApiContext
 from moorage.api.inputs import refuse_nul
 from moorage.api.routes import (
     applications,
+    entities,
     logs,
     organizations,
     permissions,
@@ -67,6 +68,7 @@ def create_api(ctx: ApiContext) -> FastAPI:
         permissions,
         tags,
         logs,
+        entities,
         repositories,
     ):
         api.include_router(module.router)

@@ -59,6 +59,12 @@ def _check_role(role: str) -> str:
     return role
 
 
+def _delegate_kind(kind: str, name: str) -> str:
+    """The kind of a delegate as stored. Quay's API names robots as users (``ns+short``): a "user"
+    whose name has a ``+`` is that robot (user names cannot contain ``+``)."""
+    return "robot" if kind == "user" and "+" in name else kind
+
+
 class Permissions:
     def __init__(self, db: Database, audit: AuditLog, cache: ReadCache) -> None:
         self.db = db
@@ -142,6 +148,7 @@ class Permissions:
 
     async def set(self, repository: str, kind: str, name: str, role: str, actor: Actor) -> Grant:
         _check_role(role)
+        kind = _delegate_kind(kind, name)
         async with self.db.write() as s:
             return await self.set_in(s, repository, kind, name, role, actor)
 
@@ -182,12 +189,14 @@ class Permissions:
         return Grant(kind, name, role)
 
     async def get(self, repository: str, kind: str, name: str) -> Grant:
+        kind = _delegate_kind(kind, name)
         for g in await self.grants(repository):
             if g.kind == kind and g.name == name:
                 return g
         raise NotFound(f"{kind} {name!r} has no permission on {repository}")
 
     async def remove(self, repository: str, kind: str, name: str, actor: Actor) -> None:
+        kind = _delegate_kind(kind, name)
         async with self.db.write() as s:
             repo_id, ns_id, ns_kind = await self._repo(s, repository)
             ids = await self._delegate(s, kind, name, ns_id if ns_kind == "org" else None)
@@ -292,6 +301,7 @@ class Permissions:
         actor: Actor,
     ) -> DefaultPermissionInfo:
         _check_role(role)
+        delegate_kind = _delegate_kind(delegate_kind, delegate)
         owner = split_robot_name(delegate) if delegate_kind == "robot" else None
         if owner is not None and owner[0] != org:
             # the rule of set(): a robot is only ever granted repositories of its own namespace

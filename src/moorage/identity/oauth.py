@@ -21,6 +21,7 @@ from moorage.db.unit_of_work import unit_of_work
 from moorage.domain.actor import Actor
 from moorage.domain.errors import InvalidInput, NotFound
 from moorage.domain.roles import OAUTH_SCOPES
+from moorage.domain.unset import UNSET, Unset
 from moorage.identity.secretbox import new_token, same_hash, token_hash
 
 OAUTH_USERNAME = "$oauthtoken"
@@ -160,21 +161,25 @@ class OAuthApplications:
         org: str,
         client_id: str,
         *,
-        name: str | None,
-        redirect_uri: str | None,
-        application_uri: str | None,
-        description: str | None,
+        name: str | Unset = UNSET,
+        redirect_uri: str | Unset | None = UNSET,
+        application_uri: str | Unset | None = UNSET,
+        description: str | Unset | None = UNSET,
         actor: Actor,
     ) -> ApplicationInfo:
+        """Change the fields given; UNSET leaves a field as it is, None clears it."""
         async with self.db.write() as s:
             a = await self._app(s, org, client_id)
-            if name is not None:
+            if not isinstance(name, Unset):
                 if not name.strip():
                     raise InvalidInput("the name cannot be empty")
                 a.name = name.strip()
-            a.redirect_uri = redirect_uri if redirect_uri is not None else a.redirect_uri
-            a.application_uri = application_uri if application_uri is not None else a.application_uri
-            a.description = description if description is not None else a.description
+            if not isinstance(redirect_uri, Unset):
+                a.redirect_uri = redirect_uri
+            if not isinstance(application_uri, Unset):
+                a.application_uri = application_uri
+            if not isinstance(description, Unset):
+                a.description = description
             await self.audit.add(s, "update_application", actor, namespace=org, client_id=client_id)
             return self._info(org, a)
 

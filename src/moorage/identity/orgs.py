@@ -21,6 +21,7 @@ from moorage.domain.actor import Actor
 from moorage.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from moorage.domain.reference import TEAM_NAME_RE, split_robot_name, validate_namespace_name
 from moorage.domain.roles import TEAM_ROLES
+from moorage.domain.unset import UNSET, Unset
 from moorage.registry.cache import ReadCache
 
 OWNERS_TEAM = "owners"
@@ -117,11 +118,13 @@ class Organizations:
         async with self.db.read() as s:
             return [self._info(ns) for ns in (await s.execute(stmt)).scalars()]
 
-    async def update(self, name: str, *, email: str | None, actor: Actor) -> OrgInfo:
+    async def update(self, name: str, *, email: str | Unset | None = UNSET, actor: Actor) -> OrgInfo:
+        """Change the fields given; UNSET leaves a field as it is, None clears it."""
         async with self.db.write() as s:
             ns = await self._org(s, name)
-            ns.email = email or None
-            await self.audit.add(s, "org_change_email", actor, namespace=name, email=email)
+            if not isinstance(email, Unset) and (email or None) != ns.email:
+                ns.email = email or None
+                await self.audit.add(s, "org_change_email", actor, namespace=name, email=email)
             return self._info(ns)
 
     async def delete(self, name: str, actor: Actor) -> None:
@@ -154,14 +157,21 @@ class Organizations:
         raise NotFound(f"no team {name!r} in organization {org!r}")
 
     async def put_team(
-        self, org: str, name: str, *, role: str, description: str | None, actor: Actor
+        self,
+        org: str,
+        name: str,
+        *,
+        role: str | Unset = UNSET,
+        description: str | Unset | None = UNSET,
+        actor: Actor,
     ) -> TeamInfo:
-        """Create a team, or change its role and description."""
+        """Create a team (role ``member`` unless given), or change the role and description given;
+        UNSET leaves an existing team's field as it is."""
         if TEAM_NAME_RE.fullmatch(name) is None:
             raise InvalidInput(
                 "team names are 2-255 characters: a lower-case letter, then letters, digits, _ or -"
             )
-        if role not in TEAM_ROLES:
+        if not isinstance(role, Unset) and role not in TEAM_ROLES:
             raise InvalidInput(f"team role must be one of {', '.join(TEAM_ROLES)}")
         async with self.db.write() as s:
             ns = await self._org(s, org)
@@ -169,19 +179,33 @@ class Organizations:
                 await s.execute(select(Team).where(Team.namespace_id == ns.id, Team.name == name))
             ).scalar()
             if team is None:
-                team = Team(namespace_id=ns.id, name=name, role=role, description=description)
+                role = "member" if isinstance(role, Unset) else role
+                team = Team(
+                    namespace_id=ns.id,
+                    name=name,
+                    role=role,
+                    description=None if isinstance(description, Unset) else description,
+                )
                 s.add(team)
                 await s.flush()
                 await self.audit.add(s, "org_create_team", actor, namespace=org, team=name, role=role)
             else:
-                if team.name == OWNERS_TEAM and role != "admin":
-                    raise Forbidden("the owners team must keep the admin role")
-                if team.role != role:
-                    await self.audit.add(
-                        s, "org_set_team_role", actor, namespace=org, team=name, role=role, previous=team.role
-                    )
-                team.role = role
-                team.description = description
+                if not isinstance(role, Unset):
+                    if team.name == OWNERS_TEAM and role != "admin":
+                        raise Forbidden("the owners team must keep the admin role")
+                    if team.role != role:
+                        await self.audit.add(
+                            s,
+                            "org_set_team_role",
+                            actor,
+                            namespace=org,
+                            team=name,
+                            role=role,
+                            previous=team.role,
+                        )
+                    team.role = role
+                if not isinstance(description, Unset):
+                    team.description = description
             self._acl_changed(s)
             return TeamInfo(team.id, team.name, team.role, team.description, 0)
 

@@ -20,6 +20,7 @@ from moorage.db.unit_of_work import unit_of_work
 from moorage.domain.actor import Actor
 from moorage.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from moorage.domain.reference import validate_namespace_name
+from moorage.domain.unset import UNSET, Unset
 from moorage.identity.orgs import repositories_of
 from moorage.identity.passwords import hash_password, verify_password
 from moorage.identity.revocation import initial_generation
@@ -175,16 +176,30 @@ class Users:
         async with self.db.read() as s:
             return [_info(u) for u in (await s.execute(stmt)).scalars()]
 
+    async def matching(self, prefix: str, limit: int) -> builtins.list[str]:
+        """Names of enabled accounts starting with ``prefix``, in name order (entity lookup)."""
+        stmt = (
+            select(User.username)
+            .where(User.username.startswith(prefix, autoescape=True), User.enabled.is_(True))
+            .order_by(User.username)
+            .limit(limit)
+        )
+        async with self.db.read() as s:
+            return [str(n) for n in (await s.execute(stmt)).scalars()]
+
     async def update(
         self,
         username: str,
         *,
         enabled: bool | None = None,
         superuser: bool | None = None,
-        email: str | None = None,
+        email: str | Unset | None = UNSET,
         actor: Actor | None = None,
     ) -> UserInfo:
-        """Enable/disable an account, grant/revoke superuser, change e-mail (superuser operations)."""
+        """Enable/disable an account, grant/revoke superuser, change e-mail (superuser operations).
+
+        None for ``enabled``/``superuser`` and UNSET for ``email`` leave them as they are; an
+        e-mail of None or "" clears it."""
         async with self.db.write() as s:
             u = (await s.execute(select(User).where(User.username == username))).scalar()
             if u is None:
@@ -196,7 +211,7 @@ class Users:
                 await bump_generation(s, u.id)
             if superuser is not None:
                 u.superuser = superuser
-            if email is not None:
+            if not isinstance(email, Unset):
                 u.email = email or None
             demoting = was_admin and (enabled is False or superuser is False)
             if demoting and await self._would_leave_no_superuser(s, u):

@@ -14,7 +14,7 @@ from moorage.db.engine import Database
 from moorage.db.models import Namespace, Repository, Tag
 from moorage.db.unit_of_work import unit_of_work
 from moorage.domain.actor import Actor
-from moorage.domain.errors import Conflict, InvalidInput, NotFound
+from moorage.domain.errors import Conflict, InvalidInput, NameUnknown, NotFound
 from moorage.domain.reference import namespace_of, validate_name
 from moorage.registry.cache import ReadCache
 from moorage.registry.catalog import Visibility, visibility_filter
@@ -35,6 +35,19 @@ class RepositoryDetails:
     description: str | None
     created_at: datetime
     tag_count: int
+
+
+def _no_namespace_message(name: str) -> str:
+    ns = namespace_of(name)
+    if ns is None:
+        return (
+            f"repository names start with a user or organization namespace: push to "
+            f"<namespace>/{name}, not {name}"
+        )
+    return (
+        f"the namespace {ns!r} does not exist: no user or organization has that name; "
+        "create the organization first"
+    )
 
 
 class Repositories:
@@ -68,6 +81,20 @@ class Repositories:
             return None
         return RepositoryInfo(row.id, row.name, namespace_of(row.name), row.visibility)
 
+    async def check_push_target(self, name: str) -> None:
+        """Refuse (NAME_UNKNOWN) a push that would create ``name`` outside any existing namespace.
+
+        A cheap early check for the start of an upload, so a client learns before it sends bytes;
+        ``ensure_in`` enforces the same rule inside the transaction that creates the repository."""
+        if await self.get(name) is not None:
+            return
+        ns_name = namespace_of(name)
+        if ns_name is not None:
+            async with self.db.read() as s:
+                if (await s.execute(select(Namespace.id).where(Namespace.name == ns_name))).scalar():
+                    return
+        raise NameUnknown(_no_namespace_message(name))
+
     async def ensure_in(self, s: AsyncSession, name: str, actor: Actor | None = None) -> RepositoryInfo:
         """The repository ``name``, created (private) inside the session's transaction if missing."""
         validate_name(name)
@@ -90,6 +117,9 @@ class Repositories:
         ns_id = None
         if ns_name is not None:
             ns_id = (await s.execute(select(Namespace.id).where(Namespace.name == ns_name))).scalar()
+        if ns_id is None:
+            # every repository lives in a user's or an organization's namespace, superusers' pushes too
+            raise NameUnknown(_no_namespace_message(name))
         new_id = await insert_ignore_returning_id(
             s,
             Repository,

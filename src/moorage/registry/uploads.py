@@ -58,6 +58,7 @@ class Uploads:
         """Begin an upload. Its state (which repository, who) lives beside its bytes in storage, so
         starting and appending cost no database write; the repository is created when a blob or
         manifest first lands in it."""
+        await self.repositories.check_push_target(repository)
         upload_id = uuid.uuid4().hex
         await self.storage.start_upload(
             upload_id, {"repository": repository, "created_by": actor.name if actor else None}

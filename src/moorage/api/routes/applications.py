@@ -11,9 +11,11 @@ from moorage.api.access import require_org_role
 from moorage.api.auth import ApiCaller, get_ctx, signed_in, signed_in_user
 from moorage.api.context import ApiContext
 from moorage.api.pagination import Page, paginate
+from moorage.api.partial import given
 from moorage.api.routes.schemas import Deleted, NotBlank, Scope
 from moorage.domain.clientcommands import ClientCommands
 from moorage.domain.errors import Forbidden
+from moorage.domain.unset import UNSET
 from moorage.identity.oauth import ApplicationInfo, parse_scopes
 
 router = APIRouter(tags=["applications"])
@@ -27,6 +29,8 @@ class ApplicationIn(BaseModel):
 
 
 class ApplicationUpdate(BaseModel):
+    """Only the keys sent change (absent keys keep their value); null clears a URI or description."""
+
     name: str | None = Field(None, min_length=1, max_length=255, pattern=NotBlank)
     redirect_uri: str | None = Field(None, max_length=2048)
     application_uri: str | None = Field(None, max_length=2048)
@@ -132,10 +136,10 @@ async def update_app(
     a = await ctx.oauth.update(
         org,
         client_id,
-        name=body.name,
-        redirect_uri=body.redirect_uri,
-        application_uri=body.application_uri,
-        description=body.description,
+        name=UNSET if body.name is None else body.name,
+        redirect_uri=given(body, "redirect_uri", body.redirect_uri),
+        application_uri=given(body, "application_uri", body.application_uri),
+        description=given(body, "description", body.description),
         actor=caller.actor,
     )
     return _out(a)

@@ -12,6 +12,7 @@ from moorage.api.auth import ApiCaller, get_ctx, require_scope, signed_in, signe
 from moorage.api.context import ApiContext
 from moorage.api.errors import also
 from moorage.api.pagination import Page
+from moorage.api.partial import given
 from moorage.api.routes.schemas import Deleted, NamespaceName
 from moorage.domain.errors import Forbidden, NotFound
 
@@ -24,6 +25,8 @@ class OrgCreate(BaseModel):
 
 
 class OrgUpdate(BaseModel):
+    """Only the keys sent change (absent keys keep their value)."""
+
     email: str | None = Field(None, max_length=320)
 
 
@@ -34,6 +37,19 @@ class OrgOut(BaseModel):
     role: str | None = Field(None, description="the caller's strongest team role: member, creator or admin")
     is_admin: bool = False
     is_member: bool = False
+
+
+class OrgTeam(BaseModel):
+    name: str
+    description: str | None
+    role: str
+    member_count: int
+    can_view: bool = Field(description="the caller administers the organization or is in this team")
+
+
+class OrgDetail(OrgOut):
+    teams: dict[str, OrgTeam] = Field(description="the organization's teams by name (Quay's shape)")
+    ordered_teams: list[str] = Field(description="team names in creation order")
 
 
 class OrgList(BaseModel):
@@ -89,21 +105,36 @@ async def list_orgs(
     return OrgList(organizations=out, next_page=page.next_cursor(len(orgs), orgs[-1].name if orgs else None))
 
 
-@router.get("/organization/{org}", response_model=OrgOut, summary="One organization")
+@router.get(
+    "/organization/{org}", response_model=OrgDetail, summary="One organization, with its teams (Quay's shape)"
+)
 async def get_org(
     org: str, caller: ApiCaller = Depends(signed_in), ctx: ApiContext = Depends(get_ctx)
-) -> OrgOut:
+) -> OrgDetail:
     role = await require_org_role(ctx, caller, org, "member")
     info = await ctx.organizations.get(org)
     if info is None:
         raise NotFound(f"no organization named {org!r}")
-    return OrgOut(
+    mine = {m.team for m in await ctx.authorizer.memberships(caller.principal) if m.org == org}
+    teams = sorted(await ctx.organizations.teams(org), key=lambda t: t.id)
+    return OrgDetail(
         name=info.name,
         email=info.email,
         created=info.created_at,
         role=role,
         is_admin=role == "admin",
         is_member=True,
+        teams={
+            t.name: OrgTeam(
+                name=t.name,
+                description=t.description,
+                role=t.role,
+                member_count=t.member_count,
+                can_view=role == "admin" or t.name in mine,
+            )
+            for t in teams
+        },
+        ordered_teams=[t.name for t in teams],
     )
 
 
@@ -112,7 +143,7 @@ async def update_org(
     org: str, body: OrgUpdate, caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
 ) -> OrgOut:
     await require_org_role(ctx, caller, org, "admin")
-    info = await ctx.organizations.update(org, email=body.email, actor=caller.actor)
+    info = await ctx.organizations.update(org, email=given(body, "email", body.email), actor=caller.actor)
     return OrgOut(
         name=info.name, email=info.email, created=info.created_at, role="admin", is_admin=True, is_member=True
     )

@@ -1,10 +1,14 @@
-"""Repository permissions: /repository/{repo}/permissions/{user|team|robot}/[name]."""
+"""Repository permissions: /repository/{repo}/permissions/{user|team|robot}/[name].
+
+As in Quay, robots are users here: ``/permissions/user/{ns+short}`` is the robot (``/robot/`` stays
+an alias), and ``GET .../permissions/user/`` lists users and robots, as an object keyed by name
+(Quay's shape); ``?shape=list`` answers Moorage's paginated array instead."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from moorage.api.access import require_repo_role
@@ -12,6 +16,7 @@ from moorage.api.auth import ApiCaller, get_ctx, signed_in
 from moorage.api.context import ApiContext
 from moorage.api.pagination import Page, paginate
 from moorage.api.routes.schemas import Deleted, RepoRole
+from moorage.authz.permissions import Grant
 
 router = APIRouter(tags=["permissions"])
 
@@ -34,28 +39,36 @@ class PermissionList(BaseModel):
     next_page: str | None = None
 
 
+class PermissionMap(BaseModel):
+    permissions: dict[str, PermissionOut]
+
+
+def _out(g: Grant) -> PermissionOut:
+    return PermissionOut(kind=g.kind, name=g.name, role=g.role, is_robot=g.kind == "robot")
+
+
 @router.get(
     "/repository/{repo:path}/permissions/{kind}/",
-    response_model=PermissionList,
-    summary="Grants of one kind on a repository",
+    response_model=PermissionMap | PermissionList,
+    summary="Grants of one kind on a repository (user: users and robots), keyed by name",
 )
 async def list_permissions(
     repo: str,
     kind: Kind,
     page: Page = Depends(),
+    shape: Literal["object", "list"] = Query(
+        "object", description="object: Quay's {name: grant}; list: an array with next_page"
+    ),
     caller: ApiCaller = Depends(signed_in),
     ctx: ApiContext = Depends(get_ctx),
-) -> PermissionList:
+) -> PermissionMap | PermissionList:
     await require_repo_role(ctx, caller, repo, "admin")
-    grants, nxt = paginate(
-        [g for g in await ctx.permissions.grants(repo) if g.kind == kind], page, lambda g: g.name
-    )
-    return PermissionList(
-        permissions=[
-            PermissionOut(kind=g.kind, name=g.name, role=g.role, is_robot=g.kind == "robot") for g in grants
-        ],
-        next_page=nxt,
-    )
+    kinds = {"user", "robot"} if kind == "user" else {kind}
+    matching = [g for g in await ctx.permissions.grants(repo) if g.kind in kinds]
+    if shape == "object":
+        return PermissionMap(permissions={g.name: _out(g) for g in sorted(matching, key=lambda g: g.name)})
+    grants, nxt = paginate(matching, page, lambda g: g.name)
+    return PermissionList(permissions=[_out(g) for g in grants], next_page=nxt)
 
 
 @router.get(
@@ -70,7 +83,7 @@ async def get_permission(
 ) -> PermissionOut:
     await require_repo_role(ctx, caller, repo, "admin")
     g = await ctx.permissions.get(repo, kind, name)
-    return PermissionOut(kind=g.kind, name=g.name, role=g.role, is_robot=g.kind == "robot")
+    return _out(g)
 
 
 @router.put(
@@ -88,7 +101,7 @@ async def set_permission(
 ) -> PermissionOut:
     await require_repo_role(ctx, caller, repo, "admin")
     g = await ctx.permissions.set(repo, kind, name, body.role, caller.actor)
-    return PermissionOut(kind=g.kind, name=g.name, role=g.role, is_robot=g.kind == "robot")
+    return _out(g)
 
 
 @router.delete("/repository/{repo:path}/permissions/{kind}/{name}", response_model=Deleted, summary="Revoke")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from moorage.api.access import require_org_role
 from moorage.api.auth import ApiCaller, get_ctx, signed_in, signed_in_user
@@ -19,7 +19,20 @@ router = APIRouter(tags=["default permissions"])
 
 class Delegate(BaseModel):
     name: str
-    kind: Literal["user", "team", "robot"]
+    kind: Literal["user", "team", "robot"] = Field(
+        description='"user" also names a robot (ns+short), as in Quay; "robot" is an alias'
+    )
+
+
+class DelegateUser(BaseModel):
+    name: str
+    kind: Literal["user"] = Field(description="robots are users, as in Quay")
+    is_robot: bool
+
+
+class DelegateTeam(BaseModel):
+    name: str
+    kind: Literal["team"]
 
 
 class Activating(BaseModel):
@@ -40,7 +53,7 @@ class PrototypeUpdate(BaseModel):
 class PrototypeOut(BaseModel):
     id: int
     role: str
-    delegate: Delegate
+    delegate: DelegateUser | DelegateTeam
     activating_user: Activating | None = None
     activating_team: Activating | None = None
 
@@ -54,7 +67,11 @@ def _out(d: DefaultPermissionInfo) -> PrototypeOut:
     return PrototypeOut(
         id=d.id,
         role=d.role,
-        delegate=Delegate(name=d.delegate, kind=d.delegate_kind),
+        delegate=(
+            DelegateTeam(name=d.delegate, kind="team")
+            if d.delegate_kind == "team"
+            else DelegateUser(name=d.delegate, kind="user", is_robot=d.delegate_kind == "robot")
+        ),
         activating_user=Activating(name=d.activating_user) if d.activating_user else None,
         activating_team=Activating(name=d.activating_team) if d.activating_team else None,
     )

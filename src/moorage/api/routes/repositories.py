@@ -14,7 +14,8 @@ from moorage.api.context import ApiContext
 from moorage.api.errors import also
 from moorage.api.pagination import Page
 from moorage.api.routes.schemas import Deleted, NamespaceName, RepositoryPath
-from moorage.domain.errors import Forbidden
+from moorage.domain.errors import Forbidden, NotFound
+from moorage.domain.reference import is_valid_name
 from moorage.registry.repositories import RepositoryDetails
 
 router = APIRouter(tags=["repositories"])
@@ -127,6 +128,13 @@ async def change_visibility(
     return _out(await ctx.repositories.details(repo), "admin")
 
 
+def _endpoint_exists(repo: str) -> None:
+    """The catch-all routes below take any path; one that cannot be a repository name (a trailing
+    slash, as in Quay's ``/repository/acme/app/autoprunepolicy/``) is an endpoint Moorage lacks."""
+    if not is_valid_name(repo):
+        raise NotFound(f"no such endpoint: /api/v1/repository/{repo[:300]}")
+
+
 def register_item_routes() -> None:
     """The catch-all /repository/{repo} routes, added after every more specific router."""
 
@@ -134,6 +142,7 @@ def register_item_routes() -> None:
     async def get_repository(
         repo: str, caller: ApiCaller = Depends(current_caller), ctx: ApiContext = Depends(get_ctx)
     ) -> RepositoryOut:
+        _endpoint_exists(repo)
         role = await require_repo_role(ctx, caller, repo, "read")
         return _out(await ctx.repositories.details(repo), role)
 
@@ -146,8 +155,10 @@ def register_item_routes() -> None:
         caller: ApiCaller = Depends(signed_in),
         ctx: ApiContext = Depends(get_ctx),
     ) -> RepositoryOut:
+        _endpoint_exists(repo)
         await require_repo_role(ctx, caller, repo, "admin")
-        await ctx.repositories.set_description(repo, body.description, caller.actor)
+        if "description" in body.model_fields_set:  # absent: unchanged; null: cleared
+            await ctx.repositories.set_description(repo, body.description, caller.actor)
         return _out(await ctx.repositories.details(repo), "admin")
 
     @item_router.delete(
@@ -158,6 +169,7 @@ def register_item_routes() -> None:
     async def delete_repository(
         repo: str, caller: ApiCaller = Depends(signed_in), ctx: ApiContext = Depends(get_ctx)
     ) -> Deleted:
+        _endpoint_exists(repo)
         await require_repo_role(ctx, caller, repo, "admin")
         await ctx.repositories.delete(repo, caller.actor)
         return Deleted()

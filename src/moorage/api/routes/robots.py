@@ -94,12 +94,12 @@ async def create_org_robot(
 @router.get(
     "/organization/{org}/robots/{shortname}",
     response_model=RobotOut,
-    summary="One robot account; ?token=true reveals its token",
+    summary="One robot account with its token (?token=false leaves it out), for administrators",
 )
 async def get_org_robot(
     org: str,
     shortname: str,
-    token: bool = Query(False),
+    token: bool = Query(True, description="false: leave the token out (Quay returns it by default)"),
     caller: ApiCaller = Depends(signed_in),
     ctx: ApiContext = Depends(get_ctx),
 ) -> RobotOut:
@@ -167,12 +167,10 @@ async def create_user_robot(
     return await _create(ctx, caller, caller.principal.name, shortname, body)
 
 
-@router.get(
-    "/user/robots/{shortname}", response_model=RobotOut, summary="One personal robot; ?token=true reveals"
-)
+@router.get("/user/robots/{shortname}", response_model=RobotOut, summary="One personal robot with its token")
 async def get_user_robot(
     shortname: str,
-    token: bool = Query(False),
+    token: bool = Query(True, description="false: leave the token out (Quay returns it by default)"),
     caller: ApiCaller = Depends(user_admin),
     ctx: ApiContext = Depends(get_ctx),
 ) -> RobotOut:

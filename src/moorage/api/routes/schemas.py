@@ -108,7 +108,8 @@ class RobotOut(BaseModel):
     created: datetime
     expiration: datetime | None
     token: str | None = Field(
-        None, description="present when created, regenerated or asked for with ?token=true"
+        None,
+        description="the token: for callers who may administer the robot (leave it out with ?token=false)",
     )
     docker_login: str | None = Field(None, description="ready-to-run login command when the token is shown")
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 from moorage.api.auth import ApiCaller, get_ctx, superuser
 from moorage.api.context import ApiContext
 from moorage.api.errors import also
 from moorage.api.pagination import Page, paginate
+from moorage.api.partial import given
 from moorage.api.routes.schemas import Deleted, NamespaceName
 from moorage.domain.errors import NotFound
+from moorage.identity.secretbox import new_token
 
 router = APIRouter(tags=["superuser"])
 
@@ -30,14 +32,24 @@ class UserListOut(BaseModel):
 
 class UserCreate(BaseModel):
     username: NamespaceName
-    password: str = Field(min_length=8, max_length=1024)
+    password: str | None = Field(
+        None, min_length=8, max_length=1024, description="generated and returned when absent (Quay)"
+    )
     email: str | None = Field(None, max_length=320)
     super_user: bool = False
 
 
+class CreatedUser(UserRecord):
+    password: str | None = Field(None, description="the generated password, when none was given")
+
+
 class UserUpdate(BaseModel):
+    """Only the keys sent change (absent keys keep their value); ``"email": null`` clears it."""
+
     enabled: bool | None = None
-    super_user: bool | None = None
+    super_user: bool | None = Field(
+        None, validation_alias=AliasChoices("super_user", "superuser"), description="Quay: superuser"
+    )
     email: str | None = Field(None, max_length=320)
     password: str | None = Field(None, min_length=8, max_length=1024)
 
@@ -83,18 +95,23 @@ async def list_users(
 
 @router.post(
     "/superuser/users/",
-    response_model=UserRecord,
+    response_model=CreatedUser,
     status_code=201,
-    summary="Create a user",
+    summary="Create a user (without a password: one is generated and returned once)",
     responses=also((409, "the name is taken by a user or an organization")),
 )
 async def create_user(
     body: UserCreate, caller: ApiCaller = Depends(superuser), ctx: ApiContext = Depends(get_ctx)
-) -> UserRecord:
+) -> CreatedUser:
+    generated = new_token(32) if body.password is None else None
+    password = body.password if generated is None else generated
+    assert password is not None
     u = await ctx.users.create(
-        body.username, body.password, superuser=body.super_user, email=body.email, actor=caller.actor
+        body.username, password, superuser=body.super_user, email=body.email, actor=caller.actor
     )
-    return UserRecord(username=u.username, email=u.email, super_user=u.superuser, enabled=u.enabled)
+    return CreatedUser(
+        username=u.username, email=u.email, super_user=u.superuser, enabled=u.enabled, password=generated
+    )
 
 
 @router.get("/superuser/users/{username}", response_model=UserRecord, summary="One user account")
@@ -121,7 +138,11 @@ async def update_user(
     ctx: ApiContext = Depends(get_ctx),
 ) -> UserRecord:
     u = await ctx.users.update(
-        username, enabled=body.enabled, superuser=body.super_user, email=body.email, actor=caller.actor
+        username,
+        enabled=body.enabled,
+        superuser=body.super_user,
+        email=given(body, "email", body.email),
+        actor=caller.actor,
     )
     if body.password is not None:
         await ctx.users.set_password(username, body.password, caller.actor)

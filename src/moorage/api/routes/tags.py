@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query
@@ -16,6 +17,7 @@ from moorage.domain.digest import Digest
 from moorage.domain.errors import InvalidInput, NotFound, RegistryError
 from moorage.domain.mediatypes import INDEXES
 from moorage.domain.reference import is_valid_tag
+from moorage.registry.types import TagRow
 
 router = APIRouter(tags=["tags"])
 
@@ -37,6 +39,17 @@ class TagList(BaseModel):
     next_page: str | None = None
 
 
+class TagPage(BaseModel):
+    """Quay's numbered pages (``?page=``): ``has_additional`` says whether another page follows."""
+
+    tags: list[TagOut]
+    page: int
+    has_additional: bool
+
+
+MAX_PAGED_ROWS = 10_000  # ?page= walks from the start; deeper lists page with next_page
+
+
 class TagMove(BaseModel):
     manifest_digest: DigestText
 
@@ -49,7 +62,7 @@ class TagMoved(BaseModel):
 
 @router.get(
     "/repository/{repo:path}/tag/",
-    response_model=TagList,
+    response_model=TagList | TagPage,
     summary="Tags with digests and sizes; onlyActiveTags=false includes the history",
 )
 async def list_tags(
@@ -57,16 +70,35 @@ async def list_tags(
     only_active: bool = Query(True, alias="onlyActiveTags"),
     specific_tag: str | None = Query(None, alias="specificTag", max_length=128),
     page: Page = Depends(),
+    page_number: int | None = Query(
+        None, alias="page", ge=1, description="Quay's numbered pages of `limit` tags (answers has_additional)"
+    ),
     caller: ApiCaller = Depends(current_caller),
     ctx: ApiContext = Depends(get_ctx),
-) -> TagList:
+) -> TagList | TagPage:
     await require_repo_role(ctx, caller, repo, "read")
+    if page_number is not None:
+        if page.after is not None:
+            raise InvalidInput("send either page or next_page, not both")
+        end = page_number * page.limit
+        if end > MAX_PAGED_ROWS:
+            raise InvalidInput(f"page * limit may not exceed {MAX_PAGED_ROWS}: page with next_page instead")
+        rows = await ctx.tags.page(
+            repo, only_active=only_active, specific=specific_tag, limit=end + 1, after=None
+        )
+        window = rows[end - page.limit : end]
+        return TagPage(tags=_tags(window), page=page_number, has_additional=len(rows) > end)
     # with the history the cursor is a row id (answered 400, not 500, when it is not one)
     after = page.after if only_active else (str(page.after_id) if page.after else None)
     rows = await ctx.tags.page(
         repo, only_active=only_active, specific=specific_tag, limit=page.limit, after=after
     )
-    tags = [
+    last = (rows[-1].name if only_active else rows[-1].id) if rows else None
+    return TagList(tags=_tags(rows), next_page=page.next_cursor(len(rows), last))
+
+
+def _tags(rows: Sequence[TagRow]) -> list[TagOut]:
+    return [
         TagOut(
             name=r.name,
             manifest_digest=r.manifest_digest,
@@ -80,8 +112,6 @@ async def list_tags(
         )
         for r in rows
     ]
-    last = (rows[-1].name if only_active else rows[-1].id) if rows else None
-    return TagList(tags=tags, next_page=page.next_cursor(len(rows), last))
 
 
 @router.put(

@@ -9,13 +9,17 @@ from moorage.api.access import require_org_role
 from moorage.api.auth import ApiCaller, get_ctx, signed_in, signed_in_user
 from moorage.api.context import ApiContext
 from moorage.api.pagination import Page, paginate
+from moorage.api.partial import given
 from moorage.api.routes.schemas import Deleted, TeamName, TeamRole
+from moorage.domain.unset import UNSET
 
 router = APIRouter(tags=["teams"])
 
 
 class TeamIn(BaseModel):
-    role: TeamRole = "member"
+    """A new team gets role ``member`` unless given; on an existing team only the keys sent change."""
+
+    role: TeamRole | None = None
     description: str | None = Field(None, max_length=4096)
 
 
@@ -81,8 +85,13 @@ async def put_team(
     ctx: ApiContext = Depends(get_ctx),
 ) -> TeamOut:
     await require_org_role(ctx, caller, org, "admin")
+    role = given(body, "role", body.role)
     await ctx.organizations.put_team(
-        org, team, role=body.role, description=body.description, actor=caller.actor
+        org,
+        team,
+        role=UNSET if role is None else role,  # an explicit null keeps the role too
+        description=given(body, "description", body.description),
+        actor=caller.actor,
     )
     t = await ctx.organizations.team(org, team)
     return TeamOut(name=t.name, role=t.role, description=t.description, member_count=t.member_count)

@@ -1,0 +1,234 @@
+"""Quay's request and response shapes, replayed against Moorage (quay/quay endpoints/api/*.py).
+
+Each test sends what a Quay client sends and checks the keys and values such a client reads.
+"""
+
+from __future__ import annotations
+
+from tests.api.support import Env, User
+
+
+async def test_robots_are_users_in_permission_paths(env: Env, uid: str) -> None:
+    owner = await env.user(uid, "own")
+    reader = await env.user(uid, "rd")
+    org = (await env.org(uid, owner)).name
+    await env.repo(f"{org}/app", owner)
+    await env.robot(org, "ci", owner)
+    robot = f"{org}+ci"
+    base = f"/repository/{org}/app/permissions"
+    # Quay: PUT /permissions/user/{ns+robot} (answered 404 "no user named" before)
+    r = await env.api("PUT", f"{base}/user/{robot}", owner, json_body={"role": "write"}, expect=200)
+    assert r.json()["name"] == robot
+    assert r.json()["role"] == "write"
+    assert r.json()["is_robot"] is True
+    await env.api("PUT", f"{base}/user/{reader.name}", owner, json_body={"role": "read"}, expect=200)
+    # Quay lists users and robots together, as an object keyed by name
+    r = await env.api("GET", f"{base}/user/", owner, expect=200)
+    perms = r.json()["permissions"]
+    assert isinstance(perms, dict)
+    assert all(p["name"] == name for name, p in perms.items()), perms
+    assert (perms[reader.name]["role"], perms[reader.name]["is_robot"]) == ("read", False)
+    assert (perms[robot]["role"], perms[robot]["is_robot"]) == ("write", True)
+    r = await env.api("GET", f"{base}/user/{robot}", owner, expect=200)
+    assert (r.json()["role"], r.json()["is_robot"]) == ("write", True)
+    # Moorage's /robot/ path stays an alias for the same grant
+    r = await env.api("GET", f"{base}/robot/{robot}", owner, expect=200)
+    assert r.json()["role"] == "write"
+    # ?shape=list: Moorage's paginated array
+    r = await env.api("GET", f"{base}/user/", owner, params={"shape": "list", "limit": 2}, expect=200)
+    page = r.json()
+    assert [p["name"] for p in page["permissions"]] == sorted(perms)[:2]
+    if len(perms) > 2:
+        assert page["next_page"]
+    await env.api("DELETE", f"{base}/user/{robot}", owner, expect=200)
+    r = await env.api("GET", f"{base}/robot/", owner, expect=200)
+    assert r.json() == {"permissions": {}}
+    # teams: keyed by name as well
+    await env.team(org, "devs", "member", who=owner)
+    await env.api("PUT", f"{base}/team/devs", owner, json_body={"role": "read"}, expect=200)
+    r = await env.api("GET", f"{base}/team/", owner, expect=200)
+    assert r.json()["permissions"]["devs"]["role"] == "read"
+
+
+async def test_prototype_delegate_robot_named_as_user(env: Env, uid: str) -> None:
+    owner = await env.user(uid, "own")
+    org = (await env.org(uid, owner)).name
+    await env.robot(org, "deployer", owner)
+    robot = f"{org}+deployer"
+    r = await env.api(
+        "POST",
+        f"/organization/{org}/prototypes",
+        owner,
+        json_body={"role": "read", "delegate": {"kind": "user", "name": robot}},
+        expect=201,
+    )
+    assert r.json()["delegate"] == {"name": robot, "kind": "user", "is_robot": True}
+    assert r.json()["role"] == "read"
+    # a repository created in the organization now grants the robot read
+    await env.repo(f"{org}/fresh", owner)
+    r = await env.api("GET", f"/repository/{org}/fresh/permissions/user/{robot}", owner, expect=200)
+    assert r.json()["role"] == "read"
+    # Moorage's kind "robot" stays accepted, and is shown the Quay way
+    await env.robot(org, "other", owner)
+    r = await env.api(
+        "POST",
+        f"/organization/{org}/prototypes",
+        owner,
+        json_body={"role": "write", "delegate": {"kind": "robot", "name": f"{org}+other"}},
+        expect=201,
+    )
+    assert r.json()["delegate"] == {"name": f"{org}+other", "kind": "user", "is_robot": True}
+
+
+async def test_entities_lookup(env: Env, uid: str) -> None:
+    owner = await env.user(uid, "own")
+    outsider = await env.user(uid, "own2")  # shares the prefix, not the organization
+    org = (await env.org(uid, owner)).name
+    await env.team(org, "owls", "member", who=owner)
+    await env.robot(org, "owlbot", owner)
+    assert (await env.api("GET", "/entities/own")).status_code == 401
+
+    # plain lookup: users by prefix, no robots, no teams
+    r = await env.api("GET", f"/entities/own-{uid}", owner, expect=200)
+    assert r.json() == {"results": [{"name": owner.name, "kind": "user", "is_robot": False}]}
+
+    # inside an organization the caller belongs to: teams, robots, membership, the org itself
+    r = await env.api(
+        "GET",
+        "/entities/ow",
+        owner,
+        params={"namespace": org, "includeTeams": "true", "includeOrgs": "true"},
+        expect=200,
+    )
+    results = r.json()["results"]
+    assert {"name": "owls", "kind": "team", "is_org_member": True} in results
+    assert {"name": "owners", "kind": "team", "is_org_member": True} in results
+    assert {"name": f"{org}+owlbot", "kind": "user", "is_robot": True, "is_org_member": True} in results
+    # users are matched across the registry (at most 10): look this test's ones up by full prefix
+    for who, is_member in ((owner, True), (outsider, False)):
+        r = await env.api("GET", f"/entities/{who.name}", owner, params={"namespace": org}, expect=200)
+        assert r.json()["results"] == [
+            {"name": who.name, "kind": "user", "is_robot": False, "is_org_member": is_member}
+        ]
+    assert all(e["kind"] != "org" for e in results)  # "org-..." does not start with "ow"
+    r = await env.api(
+        "GET", "/entities/org", owner, params={"namespace": org, "includeOrgs": "true"}, expect=200
+    )
+    assert {"name": org, "kind": "org", "is_org_member": True} in r.json()["results"]
+
+    # an outsider sees no teams or robots of the organization, only users
+    r = await env.api(
+        "GET", "/entities/ow", outsider, params={"namespace": org, "includeTeams": "true"}, expect=200
+    )
+    assert {e["kind"] for e in r.json()["results"]} == {"user"}
+    assert not any(e.get("is_robot") for e in r.json()["results"])
+
+
+async def test_organization_includes_teams(env: Env, uid: str) -> None:
+    owner = await env.user(uid, "own")
+    member = await env.user(uid, "mem")
+    org = (await env.org(uid, owner)).name
+    await env.team(org, "devs", "creator", member.name, who=owner)
+    await env.api(
+        "PUT", f"/organization/{org}/team/devs", owner, json_body={"description": "developers"}, expect=200
+    )
+    await env.team(org, "ops", "member", who=owner)
+    r = await env.api("GET", f"/organization/{org}", owner, expect=200)
+    body = r.json()
+    assert body["is_admin"] is True
+    assert body["ordered_teams"] == ["owners", "devs", "ops"]
+    assert body["teams"] == {
+        "owners": {
+            "name": "owners",
+            "description": "Administrators",
+            "role": "admin",
+            "member_count": 1,
+            "can_view": True,
+        },
+        "devs": {
+            "name": "devs",
+            "description": "developers",
+            "role": "creator",
+            "member_count": 1,
+            "can_view": True,
+        },
+        "ops": {"name": "ops", "description": None, "role": "member", "member_count": 0, "can_view": True},
+    }
+    r = await env.api("GET", f"/organization/{org}", member, expect=200)
+    teams = r.json()["teams"]
+    assert {name: t["can_view"] for name, t in teams.items()} == {"owners": False, "devs": True, "ops": False}
+    assert r.json()["is_admin"] is False
+
+
+async def test_superuser_user_creation_and_quay_superuser_field(env: Env, uid: str) -> None:
+    name = f"gen-{uid}"
+    r = await env.api(
+        "POST", "/superuser/users/", env.admin, json_body={"username": name, "email": f"{name}@example.com"}
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert (body["username"], body["email"]) == (name, f"{name}@example.com")
+    password = body["password"]
+    assert isinstance(password, str)
+    assert len(password) >= 32
+    # the generated password signs in
+    r = await env.api("GET", "/user/", User(name, password), expect=200)
+    assert r.json()["username"] == name
+    # a given password is never echoed
+    r = await env.api(
+        "POST",
+        "/superuser/users/",
+        env.admin,
+        json_body={"username": f"set-{uid}", "password": "chosen-password-1"},
+        expect=201,
+    )
+    assert r.json()["password"] is None
+    # Quay's PUT field is "superuser"
+    r = await env.api("PUT", f"/superuser/users/{name}", env.admin, json_body={"superuser": True}, expect=200)
+    assert r.json()["super_user"] is True
+    r = await env.api("GET", f"/superuser/users/{name}", env.admin, expect=200)
+    assert (r.json()["super_user"], r.json()["email"]) == (True, f"{name}@example.com")
+    r = await env.api(
+        "PUT", f"/superuser/users/{name}", env.admin, json_body={"superuser": False}, expect=200
+    )
+    assert r.json()["super_user"] is False
+
+
+async def test_tag_list_numbered_pages(env: Env, uid: str) -> None:
+    owner = await env.user(uid, "own")
+    repo = f"{owner.name}/app"
+    digest = await env.push(repo, "t0", owner)
+    for i in range(1, 5):
+        await env.api(
+            "PUT", f"/repository/{repo}/tag/t{i}", owner, json_body={"manifest_digest": digest}, expect=200
+        )
+    seen: list[str] = []
+    for number, more in ((1, True), (2, True), (3, False)):
+        r = await env.api(
+            "GET", f"/repository/{repo}/tag/", owner, params={"page": number, "limit": 2}, expect=200
+        )
+        body = r.json()
+        assert (body["page"], body["has_additional"]) == (number, more), body
+        assert "next_page" not in body
+        seen += [t["name"] for t in body["tags"]]
+    assert seen == ["t0", "t1", "t2", "t3", "t4"]
+    r = await env.api("GET", f"/repository/{repo}/tag/", owner, params={"page": 4, "limit": 2}, expect=200)
+    assert r.json() == {"tags": [], "page": 4, "has_additional": False}
+    # without page: Moorage's cursor pages, unchanged
+    r = await env.api("GET", f"/repository/{repo}/tag/", owner, params={"limit": 2}, expect=200)
+    assert r.json()["next_page"]
+    assert "has_additional" not in r.json()
+    r = await env.api("GET", f"/repository/{repo}/tag/", owner, params={"page": 0})
+    assert r.status_code == 400
+
+
+async def test_unknown_repository_sub_path_is_no_such_endpoint(env: Env, uid: str) -> None:
+    owner = await env.user(uid, "own")
+    repo = f"{owner.name}/app"
+    await env.push(repo, "1", owner)
+    for method in ("GET", "PUT", "DELETE"):
+        r = await env.api(method, f"/repository/{repo}/autoprunepolicy/", owner, json_body={})
+        assert r.status_code == 404, r.text
+        assert r.json()["detail"] == f"no such endpoint: /api/v1/repository/{repo}/autoprunepolicy/"
+    # the repository itself is untouched and still answers
+    await env.api("GET", f"/repository/{repo}", owner, expect=200)
