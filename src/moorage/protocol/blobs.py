@@ -11,8 +11,9 @@ from moorage.domain.digest import Digest
 from moorage.domain.errors import BlobUnknown, RangeInvalid
 from moorage.protocol.errors import API_VERSION_HEADER, error_response
 from moorage.protocol.handler import Call
+from moorage.protocol.numbers import bounded_int
 
-_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE_RE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
 
 
 class BlobFileResponse(FileResponse):
@@ -30,13 +31,13 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     if first == "" and last == "":
         raise RangeInvalid("empty range")
     if first == "":
-        length = int(last)
+        length = bounded_int(last)
         if length == 0:
             raise RangeInvalid("range not satisfiable")
         start, end = max(size - length, 0), size - 1
     else:
-        start = int(first)
-        end = int(last) if last else size - 1
+        start = bounded_int(first)
+        end = bounded_int(last) if last else size - 1
         end = min(end, size - 1)
     if start >= size or start > end:
         raise RangeInvalid(f"range not satisfiable for a blob of {size} bytes")

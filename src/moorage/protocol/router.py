@@ -84,6 +84,17 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+def _not_allowed(request: Request, allowed: tuple[str, ...]) -> Response:
+    """405 with the ``Allow`` header RFC 9110 requires."""
+    return error_response(
+        "UNSUPPORTED",
+        f"{request.method[:20]} is not supported here",
+        status=405,
+        headers={"Allow": ", ".join(allowed)},
+        head=request.method == "HEAD",
+    )
+
+
 class RegistryApp:
     """An ASGI app serving every path under /v2."""
 
@@ -107,7 +118,7 @@ class RegistryApp:
             return "base", await self._base(request)
         if path == "/v2/auth":
             if request.method not in ("GET", "POST"):
-                return "auth", error_response("UNSUPPORTED", "use GET or POST", status=405)
+                return "auth", _not_allowed(request, ("GET", "POST"))
             return "auth", await token_endpoint(request, self.auth)
         if path == "/v2/_catalog":
             return "catalog", await self._catalog(request)
@@ -117,9 +128,7 @@ class RegistryApp:
                 continue
             entry = route.methods.get(request.method)
             if entry is None:
-                return route.name, error_response(
-                    "UNSUPPORTED", f"{request.method} is not supported here", status=405, head=head
-                )
+                return route.name, _not_allowed(request, tuple(route.methods))
             handler, action = entry
             name = m.group("name")
             ref = m.groupdict().get("ref") or ""
@@ -149,7 +158,7 @@ class RegistryApp:
 
     async def _catalog(self, request: Request) -> Response:
         if request.method != "GET":
-            return error_response("UNSUPPORTED", status=405)
+            return _not_allowed(request, ("GET",))
         caller = await self._authenticate(request)
         if isinstance(caller, Response):
             return caller
