@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from moorage import __version__
 from moorage.api.app import create_api
 from moorage.api.context import ApiContext
+from moorage.asgi.bodies import BodyGuard, BodyLimits
 from moorage.audit import AuditLog
 from moorage.authz import Authorizer
 from moorage.authz.permissions import Permissions
@@ -40,6 +42,7 @@ from moorage.identity.tokens import TokenService
 from moorage.identity.users import Users
 from moorage.observability.metrics import Metrics
 from moorage.protocol.context import RegistryContext
+from moorage.protocol.errors import error_body
 from moorage.protocol.router import RegistryApp
 from moorage.registry.blobs import Blobs
 from moorage.registry.cache import ReadCache, SharedGenerations
@@ -314,12 +317,40 @@ def create_app(settings: Settings) -> ASGIApp:
         ],
         lifespan=lifespan,
     )
-    return _Dispatch(
+    dispatch = _Dispatch(
         RegistryApp(services.registry),
         SessionLayer(create_api(api_context(services)), services.sessions, api=True),
         control,
         SessionLayer(create_ui(ui_context(services)), services.sessions, api=False),
     )
+    return BodyGuard(dispatch, body_limits(settings), _render_refusal)
+
+
+# endpoints that read credentials from the body before anyone is signed in: their bodies stay small
+UNAUTHENTICATED_BODY_PATHS = frozenset(
+    {"/v2/auth", "/signin", "/signup", "/oauth/access_token", "/api/v1/signin"}
+)
+
+
+def body_limits(settings: Settings) -> BodyLimits:
+    return BodyLimits(
+        idle_timeout=float(settings.request_body_idle_timeout_seconds),
+        min_rate=settings.request_body_min_rate,
+        small_limit=settings.unauthenticated_body_limit_bytes,
+        small_paths=UNAUTHENTICATED_BODY_PATHS,
+    )
+
+
+def _render_refusal(scope: Scope, status: int, message: str) -> tuple[bytes, str]:
+    """A refused request body, in the error format of the part of the site it was sent to."""
+    path: str = scope["path"]
+    if path == "/v2" or path.startswith("/v2/"):
+        return error_body("SIZE_INVALID", message), "application/json"
+    if path == "/api/v1" or path.startswith("/api/v1/"):
+        title = "Request timeout" if status == 408 else "Payload too large"
+        problem = {"type": "about:blank", "title": title, "status": status, "detail": message}
+        return json.dumps(problem).encode(), "application/problem+json"
+    return message.encode(), "text/plain; charset=utf-8"
 
 
 def app_from_env() -> ASGIApp:

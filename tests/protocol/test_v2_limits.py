@@ -68,7 +68,9 @@ async def test_blob_range_with_huge_numbers(
 ) -> None:
     name, digest = blob_ref
     for method in ("GET", "HEAD"):
-        r = await client.request(method, f"/v2/{name}/blobs/{digest}", headers={**AUTH, "Range": range_header.encode()})
+        r = await client.request(
+            method, f"/v2/{name}/blobs/{digest}", headers={**AUTH, "Range": range_header.encode()}
+        )
         assert r.status_code in (200, 206, 416), (method, range_header[:40], r.status_code, r.text[:200])
         if r.status_code == 416:
             assert r.headers["content-range"] == "bytes */10"
@@ -76,7 +78,9 @@ async def test_blob_range_with_huge_numbers(
                 assert set(error_codes(r)) <= OCI_ERROR_CODES
 
 
-async def test_blob_range_saturates_like_rfc_9110(client: httpx.AsyncClient, blob_ref: tuple[str, str]) -> None:
+async def test_blob_range_saturates_like_rfc_9110(
+    client: httpx.AsyncClient, blob_ref: tuple[str, str]
+) -> None:
     """A last position past the end is clamped; a suffix longer than the blob is the whole blob."""
     name, digest = blob_ref
     r = await client.get(f"/v2/{name}/blobs/{digest}", headers={**AUTH, "Range": f"bytes=2-{HUGE}"})
@@ -97,7 +101,9 @@ async def test_upload_content_range_with_huge_numbers(
     name = f"admin/{uid}"
     r = await client.post(f"/v2/{name}/blobs/uploads/", headers=AUTH)
     location = r.headers["location"]
-    r = await client.patch(location, content=b"12345", headers={**AUTH, "Content-Range": content_range.encode()})
+    r = await client.patch(
+        location, content=b"12345", headers={**AUTH, "Content-Range": content_range.encode()}
+    )
     if content_range == f"0-4/{HUGE}":  # the total is not used: a well-formed chunk
         assert r.status_code == 202, r.text
     else:
@@ -235,7 +241,9 @@ async def test_index_child_sizes_must_match_stored_manifests(client: httpx.Async
         ("HEAD", "/v2/admin/x/referrers/" + "sha256:" + "a" * 64, {"GET"}),
     ],
 )
-async def test_v2_405_carries_allow(client: httpx.AsyncClient, method: str, path: str, allow: set[str]) -> None:
+async def test_v2_405_carries_allow(
+    client: httpx.AsyncClient, method: str, path: str, allow: set[str]
+) -> None:
     r = await client.request(method, path, headers=AUTH)
     assert r.status_code == 405, r.text
     assert {m.strip() for m in r.headers["allow"].split(",")} == allow

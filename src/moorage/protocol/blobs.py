@@ -27,7 +27,12 @@ class BlobFileResponse(FileResponse):
     chunk_size = 4 * 1024 * 1024
 
     def __init__(
-        self, path: str | os.PathLike[str], *, byte_range: tuple[int, int] | None, stat_result: os.stat_result, **kw: Any
+        self,
+        path: str | os.PathLike[str],
+        *,
+        byte_range: tuple[int, int] | None,
+        stat_result: os.stat_result,
+        **kw: Any,
     ) -> None:
         super().__init__(path, stat_result=stat_result, **kw)
         self.byte_range = byte_range
