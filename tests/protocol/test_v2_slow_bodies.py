@@ -62,15 +62,21 @@ async def _read_status(reader: asyncio.StreamReader) -> tuple[int, bytes]:
         try:
             chunk = await asyncio.wait_for(reader.read(65536), max(deadline - time.monotonic(), 0.01))
         except (ConnectionError, OSError):
-            break  # the server closed while our trickled bytes were unread: a reset after its answer
+            # the server closed with our trickled bytes unread, so its kernel sent a reset, which
+            # may overtake the answer: cut off all the same
+            return (-1 if not data else _status(data)), data
         except TimeoutError:
             break
         if not chunk:
             break
         data += chunk
-    line = data.split(b"\r\n", 1)[0]
-    parts = line.split(b" ")
-    return (int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0), data
+    return _status(data), data
+
+
+def _status(data: bytes) -> int:
+    """The status of the response ``data`` starts with; 0 when there is none."""
+    parts = data.split(b"\r\n", 1)[0].split(b" ")
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
 
 
 async def _trickle(writer: asyncio.StreamWriter, data: bytes, pause: float, until: asyncio.Event) -> None:
@@ -178,12 +184,16 @@ async def test_many_slow_connections_are_cut_off_while_pulls_work(slow_server: R
     assert pulls >= 10
 
     for i, (status, data, elapsed) in enumerate(results):
-        assert status == 408, (i, status, data[:300])
+        assert status in (408, -1), (i, status, data[:300])  # -1: reset after the server cut it off
         assert elapsed < CUT_OFF_WITHIN, (i, elapsed)
+    answered = sum(1 for status, _, _ in results if status == 408)
+    assert answered >= len(results) // 2, [status for status, _, _ in results]
     # the /v2 ones say why in OCI form
-    assert b"SIZE_INVALID" in results[0][1], results[0][1][:400]
-    assert b"too slow" in results[0][1], results[0][1][:400]
-    assert b"SIZE_INVALID" in results[20][1], results[20][1][:400]
+    v2_answers = [data for status, data, _ in results[:30] if status == 408]
+    assert v2_answers, "no /v2 request body was answered"
+    for data in v2_answers:
+        assert b'"SIZE_INVALID"' in data, data[:400]
+        assert b"too slow" in data, data[:400]
 
     # an interrupted upload is still there, as after a client disconnect, and can be finished
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
