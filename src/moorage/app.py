@@ -9,8 +9,9 @@ import asyncio
 import contextlib
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import text
@@ -21,8 +22,6 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from moorage import __version__
-from moorage.api.app import create_api
-from moorage.api.context import ApiContext
 from moorage.asgi.bodies import BodyGuard, BodyLimits
 from moorage.audit import AuditLog
 from moorage.authz import Authorizer
@@ -55,9 +54,11 @@ from moorage.registry.uploads import Uploads
 from moorage.registry.usage import Usage
 from moorage.storage.base import StorageDriver
 from moorage.storage.drivers.filesystem import FilesystemDriver
-from moorage.ui.app import create_ui
-from moorage.ui.context import UiContext, UiSettings
 from moorage.ui.session import SessionLayer
+
+if TYPE_CHECKING:
+    from moorage.api.context import ApiContext
+    from moorage.ui.context import UiContext
 
 log = structlog.get_logger("moorage.app")
 
@@ -175,6 +176,39 @@ def build_services(settings: Settings) -> Services:
     )
 
 
+class _Deferred:
+    """An ASGI app built on its first request, or by the warm-up after the worker has started.
+
+    The REST API (FastAPI, pydantic schemas) and the web UI take seconds to import on a loaded
+    host; a worker serves /v2 and answers health checks without them.
+    """
+
+    def __init__(self, build: Callable[[], ASGIApp]) -> None:
+        self._build = build
+        self._app: ASGIApp | None = None
+
+    def get(self) -> ASGIApp:
+        if self._app is None:
+            self._app = self._build()
+        return self._app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.get()(scope, receive, send)
+
+
+_DEFERRED_MODULES = ("moorage.api.app", "moorage.ui.app")
+
+
+async def _warm(deferred: list[_Deferred]) -> None:
+    """After start-up: import the deferred edges on a thread (the loop keeps serving), then build them."""
+    import importlib
+
+    for name in _DEFERRED_MODULES:
+        await asyncio.to_thread(importlib.import_module, name)
+    for app in deferred:
+        app.get()
+
+
 _CONTROL_PATHS = frozenset({"/health/instance", "/health/endtoend", "/metrics"})
 
 
@@ -207,6 +241,8 @@ class _Dispatch:
 
 
 def api_context(services: Services) -> ApiContext:
+    from moorage.api.context import ApiContext
+
     s = services
     return ApiContext(
         base_url=s.settings.base_url,
@@ -229,6 +265,8 @@ def api_context(services: Services) -> ApiContext:
 
 
 def ui_context(services: Services) -> UiContext:
+    from moorage.ui.context import UiContext, UiSettings
+
     s = services
     st = s.settings
     return UiContext(
@@ -298,11 +336,17 @@ def create_app(settings: Settings) -> ASGIApp:
             except Exception:  # keep flushing; the next round retries the database
                 log.exception("audit.flush_failed")
 
+    warm_up: list[_Deferred] = []
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         log.info("worker.start", pid=os.getpid())
         flusher = asyncio.create_task(flush_audit_forever())
+        warming = asyncio.create_task(_warm(warm_up))
         yield
+        warming.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await warming
         flusher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await flusher
@@ -317,12 +361,20 @@ def create_app(settings: Settings) -> ASGIApp:
         ],
         lifespan=lifespan,
     )
-    dispatch = _Dispatch(
-        RegistryApp(services.registry),
-        SessionLayer(create_api(api_context(services)), services.sessions, api=True),
-        control,
-        SessionLayer(create_ui(ui_context(services)), services.sessions, api=False),
-    )
+
+    def build_api() -> ASGIApp:
+        from moorage.api.app import create_api
+
+        return SessionLayer(create_api(api_context(services)), services.sessions, api=True)
+
+    def build_ui() -> ASGIApp:
+        from moorage.ui.app import create_ui
+
+        return SessionLayer(create_ui(ui_context(services)), services.sessions, api=False)
+
+    api, ui = _Deferred(build_api), _Deferred(build_ui)
+    warm_up.extend((api, ui))
+    dispatch = _Dispatch(RegistryApp(services.registry), api, control, ui)
     return BodyGuard(dispatch, body_limits(settings), _render_refusal)
 
 

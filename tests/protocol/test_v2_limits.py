@@ -69,7 +69,7 @@ async def test_blob_range_with_huge_numbers(
     name, digest = blob_ref
     for method in ("GET", "HEAD"):
         r = await client.request(
-            method, f"/v2/{name}/blobs/{digest}", headers={**AUTH, "Range": range_header.encode()}
+            method, f"/v2/{name}/blobs/{digest}", headers=[*AUTH_RAW, (b"range", range_header.encode())]
         )
         assert r.status_code in (200, 206, 416), (method, range_header[:40], r.status_code, r.text[:200])
         if r.status_code == 416:
@@ -102,7 +102,7 @@ async def test_upload_content_range_with_huge_numbers(
     r = await client.post(f"/v2/{name}/blobs/uploads/", headers=AUTH)
     location = r.headers["location"]
     r = await client.patch(
-        location, content=b"12345", headers={**AUTH, "Content-Range": content_range.encode()}
+        location, content=b"12345", headers=[*AUTH_RAW, (b"content-range", content_range.encode())]
     )
     if content_range == f"0-4/{HUGE}":  # the total is not used: a well-formed chunk
         assert r.status_code == 202, r.text
@@ -113,7 +113,7 @@ async def test_upload_content_range_with_huge_numbers(
         location,
         params={"digest": sha256(b"12345")},
         content=b"",
-        headers={**AUTH, "Content-Range": content_range.encode()},
+        headers=[*AUTH_RAW, (b"content-range", content_range.encode())],
     )
     assert r.status_code in (201, 400, 416), (content_range[:40], r.status_code, r.text[:200])
     if r.status_code != 201:

@@ -197,9 +197,9 @@ async def test_many_slow_connections_are_cut_off_while_pulls_work(slow_server: R
 
     # an interrupted upload is still there, as after a client disconnect, and can be finished
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-        status = await client.get(upload_paths[0], headers={"Authorization": auth})
-        assert status.status_code == 204, status.text
-        offset = int(status.headers["range"].split("-")[1])
+        upload = await client.get(upload_paths[0], headers={"Authorization": auth})
+        assert upload.status_code == 204, upload.text
+        offset = int(upload.headers["range"].split("-")[1])
         kept = b"" if offset == 0 else b"abcx"[: offset + 1]
         rest = b"the rest"
         done = await client.put(
