@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import text
@@ -20,8 +22,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from moorage import __version__
-from moorage.api.app import create_api
-from moorage.api.context import ApiContext
+from moorage.asgi.bodies import BodyGuard, BodyLimits
 from moorage.audit import AuditLog
 from moorage.authz import Authorizer
 from moorage.authz.permissions import Permissions
@@ -43,6 +44,7 @@ from moorage.identity.tokens import TokenService
 from moorage.identity.users import Users
 from moorage.observability.metrics import Metrics
 from moorage.protocol.context import RegistryContext
+from moorage.protocol.errors import error_body
 from moorage.protocol.router import RegistryApp
 from moorage.registry.blobs import Blobs
 from moorage.registry.cache import NotifiedGenerations, ReadCache, SharedGenerations
@@ -55,9 +57,11 @@ from moorage.registry.uploads import Uploads
 from moorage.registry.usage import Usage
 from moorage.storage.base import StorageDriver
 from moorage.storage.drivers.filesystem import FilesystemDriver
-from moorage.ui.app import create_ui
-from moorage.ui.context import UiContext, UiSettings
 from moorage.ui.session import SessionLayer
+
+if TYPE_CHECKING:
+    from moorage.api.context import ApiContext
+    from moorage.ui.context import UiContext
 
 log = structlog.get_logger("moorage.app")
 
@@ -193,6 +197,39 @@ def build_services(settings: Settings) -> Services:
     )
 
 
+class _Deferred:
+    """An ASGI app built on its first request, or by the warm-up after the worker has started.
+
+    The REST API (FastAPI, pydantic schemas) and the web UI take seconds to import on a loaded
+    host; a worker serves /v2 and answers health checks without them.
+    """
+
+    def __init__(self, build: Callable[[], ASGIApp]) -> None:
+        self._build = build
+        self._app: ASGIApp | None = None
+
+    def get(self) -> ASGIApp:
+        if self._app is None:
+            self._app = self._build()
+        return self._app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.get()(scope, receive, send)
+
+
+_DEFERRED_MODULES = ("moorage.api.app", "moorage.ui.app")
+
+
+async def _warm(deferred: list[_Deferred]) -> None:
+    """After start-up: import the deferred edges on a thread (the loop keeps serving), then build them."""
+    import importlib
+
+    for name in _DEFERRED_MODULES:
+        await asyncio.to_thread(importlib.import_module, name)
+    for app in deferred:
+        app.get()
+
+
 class _Dispatch:
     """Send /v2 straight to the registry app, /api/v1 to the REST API, health and metrics to the
     control app and everything else to the web UI (no router walk on the registry's hot path).
@@ -225,6 +262,8 @@ class _Dispatch:
 
 
 def api_context(services: Services) -> ApiContext:
+    from moorage.api.context import ApiContext
+
     s = services
     return ApiContext(
         base_url=s.settings.base_url,
@@ -247,6 +286,8 @@ def api_context(services: Services) -> ApiContext:
 
 
 def ui_context(services: Services) -> UiContext:
+    from moorage.ui.context import UiContext, UiSettings
+
     s = services
     st = s.settings
     return UiContext(
@@ -320,10 +361,12 @@ def create_app(settings: Settings) -> ASGIApp:
                 log.exception("audit.flush_failed", queued=services.audit.queued)
                 backoff = min(backoff * 2, 30.0)
 
+    warm_up: list[_Deferred] = []
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         log.info("worker.start", pid=os.getpid())
-        background = [asyncio.create_task(flush_audit_forever())]
+        background = [asyncio.create_task(flush_audit_forever()), asyncio.create_task(_warm(warm_up))]
         generations = services.repositories.cache.generations
         if isinstance(generations, NotifiedGenerations):
             listener = InvalidationListener(
@@ -346,12 +389,48 @@ def create_app(settings: Settings) -> ASGIApp:
         ],
         lifespan=lifespan,
     )
-    return _Dispatch(
-        RegistryApp(services.registry),
-        SessionLayer(create_api(api_context(services)), services.sessions, api=True),
-        control,
-        SessionLayer(create_ui(ui_context(services)), services.sessions, api=False),
+
+    def build_api() -> ASGIApp:
+        from moorage.api.app import create_api
+
+        return SessionLayer(create_api(api_context(services)), services.sessions, api=True)
+
+    def build_ui() -> ASGIApp:
+        from moorage.ui.app import create_ui
+
+        return SessionLayer(create_ui(ui_context(services)), services.sessions, api=False)
+
+    api, ui = _Deferred(build_api), _Deferred(build_ui)
+    warm_up.extend((api, ui))
+    dispatch = _Dispatch(RegistryApp(services.registry), api, control, ui)
+    return BodyGuard(dispatch, body_limits(settings), _render_refusal)
+
+
+# endpoints that read credentials from the body before anyone is signed in: their bodies stay small
+UNAUTHENTICATED_BODY_PATHS = frozenset(
+    {"/v2/auth", "/signin", "/signup", "/oauth/access_token", "/api/v1/signin"}
+)
+
+
+def body_limits(settings: Settings) -> BodyLimits:
+    return BodyLimits(
+        idle_timeout=float(settings.request_body_idle_timeout_seconds),
+        min_rate=settings.request_body_min_rate,
+        small_limit=settings.unauthenticated_body_limit_bytes,
+        small_paths=UNAUTHENTICATED_BODY_PATHS,
     )
+
+
+def _render_refusal(scope: Scope, status: int, message: str) -> tuple[bytes, str]:
+    """A refused request body, in the error format of the part of the site it was sent to."""
+    path: str = scope["path"]
+    if path == "/v2" or path.startswith("/v2/"):
+        return error_body("SIZE_INVALID", message), "application/json"
+    if path == "/api/v1" or path.startswith("/api/v1/"):
+        title = "Request timeout" if status == 408 else "Payload too large"
+        problem = {"type": "about:blank", "title": title, "status": status, "detail": message}
+        return json.dumps(problem).encode(), "application/problem+json"
+    return message.encode(), "text/plain; charset=utf-8"
 
 
 def app_from_env() -> ASGIApp:

@@ -50,9 +50,10 @@ def sample_path(template: str) -> str:
 
 
 def _unwrap(app: Any) -> Any:
-    """The router app under session and header layers (each keeps the wrapped app in ``.app``)."""
+    """The router app under session and header layers (each keeps the wrapped app in ``.app``) and
+    under the deferred construction of the REST API and the UI (built here if not yet built)."""
     while not hasattr(app, "routes"):
-        app = app.app
+        app = app.get() if hasattr(app, "get") and not hasattr(app, "app") else app.app
     return app
 
 
@@ -81,6 +82,8 @@ def _walk(app_name: str, routes: list[Any], prefix: str = "") -> list[Endpoint]:
 
 def live_endpoints(dispatcher: ASGIApp) -> list[Endpoint]:
     """Every route of every app behind the dispatcher of ``create_app``."""
+    while not hasattr(dispatcher, "registry"):  # request-wide layers (the body guard) wrap it
+        dispatcher = dispatcher.app  # type: ignore[attr-defined]
     apps = {k: v for k, v in vars(dispatcher).items() if callable(v)}
     assert apps.keys() == set(APPS), f"the dispatcher routes to apps these meta-tests do not walk: {apps}"
     registry = apps["registry"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import ssl
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +74,7 @@ def start_moorage(
     join: RegistryServer | None = None,
     first_start: bool = False,
     workers: int | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> RegistryServer:
     """Create users ``admin`` (superuser) and ``alice``, start ``moorage serve``, wait until healthy.
 
@@ -120,7 +123,7 @@ def start_moorage(
         args += ["--tls-cert", str(tls.cert), "--tls-key", str(tls.key)]
         scheme = "https"
         verify = ssl.create_default_context(cafile=str(tls.cert))
-    process = Background(name, args, base / "logs")
+    process = Background(name, args, base / "logs", env={**os.environ, **env} if env else None)
     server = RegistryServer(
         kind="moorage",
         host=f"{LOOPBACK}:{port}",

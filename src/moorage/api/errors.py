@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from moorage.asgi.methods import allowed_methods
 from moorage.domain.errors import RegistryError, ServiceError, as_service_error
 
 PROBLEM = "application/problem+json"
@@ -78,14 +79,20 @@ def install(app: FastAPI) -> None:
         return problem(400, "Invalid input", detail, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {
             404: "Not found",
             405: "Method not allowed",
             401: "Authentication required",
             403: "Forbidden",
         }
-        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))
+        response = problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            allow = allowed_methods(request.app.router.routes, request.scope)
+            if allow:
+                response.headers["Allow"] = allow
+        return response
 
 
 def document(app: FastAPI) -> None:

@@ -7,6 +7,8 @@ import json
 import os
 import secrets
 import shutil
+import socket
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -104,6 +106,7 @@ def serve(
         public_url=public_url,
     )
     configure_logging(settings.log_level, settings.log_format)
+    sock = _listen(settings)
     migrate(settings)
     admin_file = _first_admin(settings)
     cert, key = settings.tls_cert, settings.tls_key
@@ -119,7 +122,8 @@ def serve(
             f"[yellow]warning:[/yellow] serving plain HTTP on {settings.host}: credentials cross the network "
             "unencrypted. Use --tls-cert/--tls-key or --self-signed."
         )
-    metrics_dir = settings.data_dir / "run" / "metrics"
+    metrics_dir = node_metrics_dir(settings)
+    # only this node's own files (its previous run's dead workers); other nodes' stay untouched
     shutil.rmtree(metrics_dir, ignore_errors=True)
     if settings.workers > 1:
         metrics_dir.mkdir(parents=True, exist_ok=True)
@@ -144,47 +148,46 @@ def serve(
         )
     console.print(f"Web UI:       {settings.base_url}/  (sign in as admin)")
     console.print(f"Log in with:  docker login {hostport} -u admin")
-    _run_server(settings, cert, key)
+    _exec_server(settings, sock, cert, key)
 
 
-def _run_server(settings: Settings, cert: Path | None, key: Path | None) -> None:
+def node_id(settings: Settings) -> str:
+    """This node's name among the nodes sharing a data directory: configured, or host name and port."""
+    return settings.node_id or f"{socket.gethostname()}-{settings.port}"
+
+
+def node_metrics_dir(settings: Settings) -> Path:
+    return settings.data_dir / "run" / "metrics" / node_id(settings)
+
+
+def _listen(settings: Settings) -> socket.socket:
+    """Bind and listen now, so that a port in use fails before anything says "listening"."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        console.print(
+            f"[red]error:[/red] cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
+            " (another server on that port? choose one with --port)"
+        )
+        raise typer.Exit(1) from None
+    return sock
+
+
+def _exec_server(settings: Settings, sock: socket.socket, cert: Path | None, key: Path | None) -> None:
+    """Become the server's supervisor (see moorage.cli.server_main for why it is a fresh process)."""
+    args = [sys.executable, "-m", "moorage.cli.server_main"]
     if settings.server == "granian":
-        from granian import Granian
-        from granian.constants import Interfaces
-
-        kwargs: dict[str, object] = {}
-        if cert is not None and key is not None:
-            kwargs["ssl_cert"] = cert
-            kwargs["ssl_key"] = key
-        Granian(
-            "moorage.app:app_from_env",
-            address=settings.host,
-            port=settings.port,
-            interface=Interfaces.ASGI,
-            workers=settings.workers,
-            factory=True,
-            log_access=settings.access_log,
-            **kwargs,  # type: ignore[arg-type]
-        ).serve()
-        return
-    import uvicorn
-
-    uvicorn.run(
-        "moorage.app:app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        loop="uvloop",
-        http="httptools",
-        ssl_certfile=str(cert) if cert else None,
-        ssl_keyfile=str(key) if key else None,
-        access_log=settings.access_log,
-        log_level=settings.log_level,
-        timeout_keep_alive=75,
-        # the supervisor kills a worker that does not answer its ping in time; starting a worker
-        # (a fresh interpreter importing the app) can take longer than the default 5 s on a busy
-        # 2-core machine, and then workers are killed and restarted in a loop and never serve
-        timeout_worker_healthcheck=60,
-        proxy_headers=False,
-    )
+        sock.close()  # granian binds by itself; the check above has already run
+    else:
+        sock.set_inheritable(True)
+        args += ["--fd", str(sock.fileno())]
+    if cert is not None and key is not None:
+        args += ["--cert", str(cert), "--key", str(key)]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, args)  # noqa: S606 -- a fixed argv, no shell

@@ -40,6 +40,31 @@ class Settings(BaseSettings):
     tls_key: Path | None = None
     self_signed: bool = False
     tls_hostnames: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1"])
+    node_id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="this node's name among nodes sharing a data directory; default: host name and port",
+    )
+    worker_start_timeout_seconds: int = Field(
+        60, ge=5, le=3600, description="how long a server worker may take to start before it is restarted"
+    )
+    max_connections_per_worker: int | None = Field(
+        None, ge=1, description="connections or requests a worker holds before answering 503; default: none"
+    )
+
+    # -- request limits (slow or oversized clients)
+    request_header_timeout_seconds: int = Field(
+        15, ge=1, le=3600, description="time a client has to send a request's headers (uvicorn and granian)"
+    )
+    request_body_idle_timeout_seconds: int = Field(
+        30, ge=1, le=3600, description="a request body that sends nothing for this long is ended with 408"
+    )
+    request_body_min_rate: int = Field(
+        1024, ge=0, description="bytes/s a request body must average after the idle timeout; 0: no minimum"
+    )
+    unauthenticated_body_limit_bytes: int = Field(
+        64 * 1024, ge=1024, description="largest body of the sign-in and token endpoints (413 above)"
+    )
 
     # -- data
     data_dir: Path = Path("./moorage-data")

@@ -13,6 +13,10 @@ from moorage.domain import mediatypes as mt
 from moorage.domain.digest import Digest
 from moorage.domain.errors import ManifestInvalid
 
+# Real manifests nest 5 levels (index > manifests > descriptor > platform > features); the limit
+# leaves room for extensions and keeps a hostile document far below the interpreter's recursion limit.
+MAX_NESTING = 64
+
 
 @dataclass(frozen=True, slots=True)
 class Descriptor:
@@ -119,12 +123,28 @@ def detect_media_type(content_type: str | None, body: dict[str, Any]) -> str:
     return media_type
 
 
+def check_nesting(value: Any, limit: int = MAX_NESTING) -> None:
+    """Refuse JSON nested deeper than ``limit`` arrays/objects (iterative: no recursion to exhaust)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            raise ManifestInvalid(f"manifest nests deeper than {limit} levels")
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+
+
 def parse_manifest(raw: bytes, content_type: str | None) -> ParsedManifest:
     """Parse ``raw`` manifest bytes; raise ManifestInvalid with a readable reason when they are not valid."""
     try:
         body = json.loads(raw)
+    except RecursionError:
+        raise ManifestInvalid(f"manifest nests deeper than {MAX_NESTING} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ManifestInvalid(f"manifest is not valid JSON: {exc}") from exc
+    check_nesting(body)
     if not isinstance(body, dict):
         raise ManifestInvalid("manifest must be a JSON object")
     if body.get("schemaVersion") != 2:

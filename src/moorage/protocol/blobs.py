@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Any
 
 from starlette.responses import FileResponse, Response, StreamingResponse
 
@@ -11,14 +12,35 @@ from moorage.domain.digest import Digest
 from moorage.domain.errors import BlobUnknown, RangeInvalid
 from moorage.protocol.errors import API_VERSION_HEADER, error_response
 from moorage.protocol.handler import Call
+from moorage.protocol.numbers import bounded_int
 
-_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE_RE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
 
 
 class BlobFileResponse(FileResponse):
-    """A file response with large read chunks (servers without zero-copy send read through Python)."""
+    """A file response with large read chunks (servers without zero-copy send read through Python).
+
+    The ``Range`` header is parsed once, by ``parse_range`` (bounded numbers, OCI errors); Starlette's
+    own parser would answer some ranges with a plain-text 400, so it is handed the parsed range.
+    """
 
     chunk_size = 4 * 1024 * 1024
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        byte_range: tuple[int, int] | None,
+        stat_result: os.stat_result,
+        **kw: Any,
+    ) -> None:
+        super().__init__(path, stat_result=stat_result, **kw)
+        self.byte_range = byte_range
+
+    def _parse_range_header(self, http_range: str, file_size: int) -> list[tuple[int, int]]:  # type: ignore[override]
+        if self.byte_range is None:
+            return []  # the whole blob
+        return [(self.byte_range[0], self.byte_range[1] + 1)]
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
@@ -30,13 +52,13 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     if first == "" and last == "":
         raise RangeInvalid("empty range")
     if first == "":
-        length = int(last)
+        length = bounded_int(last)
         if length == 0:
             raise RangeInvalid("range not satisfiable")
         start, end = max(size - length, 0), size - 1
     else:
-        start = int(first)
-        end = int(last) if last else size - 1
+        start = bounded_int(first)
+        end = bounded_int(last) if last else size - 1
         end = min(end, size - 1)
     if start >= size or start > end:
         raise RangeInvalid(f"range not satisfiable for a blob of {size} bytes")
@@ -85,7 +107,9 @@ async def get_blob(call: Call) -> Response:
             st = os.stat(path)
         except FileNotFoundError:
             raise BlobUnknown("blob data missing from storage", {"digest": info.digest}) from None
-        return BlobFileResponse(path, stat_result=st, headers=headers, media_type="application/octet-stream")
+        return BlobFileResponse(
+            path, byte_range=rng, stat_result=st, headers=headers, media_type="application/octet-stream"
+        )
     if rng is not None:
         headers["Content-Range"] = f"bytes {rng[0]}-{rng[1]}/{info.size}"
         headers["Content-Length"] = str(rng[1] - rng[0] + 1)

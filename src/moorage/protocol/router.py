@@ -108,6 +108,17 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+def _not_allowed(request: Request, allowed: tuple[str, ...]) -> Response:
+    """405 with the ``Allow`` header RFC 9110 requires."""
+    return error_response(
+        "UNSUPPORTED",
+        f"{request.method[:20]} is not supported here",
+        status=405,
+        headers={"Allow": ", ".join(allowed)},
+        head=request.method == "HEAD",
+    )
+
+
 class RegistryApp:
     """An ASGI app serving every path under /v2.
 
@@ -154,9 +165,7 @@ class RegistryApp:
             return "unknown", error_response("NAME_UNKNOWN", "no such endpoint", status=404, head=head)
         route, m = resolved
         if request.method not in route.methods:
-            return route.name, error_response(
-                "UNSUPPORTED", f"{request.method} is not supported here", status=405, head=head
-            )
+            return route.name, _not_allowed(request, tuple(sorted(route.methods)))
         if isinstance(route, FixedRoute):
             return route.name, await self._fixed_handlers[route.name](request)
         assert m is not None

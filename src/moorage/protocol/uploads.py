@@ -12,9 +12,10 @@ from moorage.domain.errors import BlobUploadInvalid, DigestInvalid, RangeInvalid
 from moorage.domain.reference import is_valid_name
 from moorage.protocol.errors import API_VERSION_HEADER, from_exception
 from moorage.protocol.handler import Call
+from moorage.protocol.numbers import bounded_int
 from moorage.registry.types import BlobInfo, UploadInfo
 
-_CONTENT_RANGE_RE = re.compile(r"^(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?$")
+_CONTENT_RANGE_RE = re.compile(r"^(?:bytes[ =])?([0-9]+)-([0-9]+)(?:/(?:[0-9]+|\*))?$")
 
 
 def _upload_headers(call: Call, info: UploadInfo) -> dict[str, str]:
@@ -106,7 +107,7 @@ async def patch_upload(call: Call) -> Response:
         m = _CONTENT_RANGE_RE.fullmatch(content_range.strip())
         if m is None:
             raise RangeInvalid("malformed Content-Range; expected 'start-end'")
-        start, end = int(m.group(1)), int(m.group(2))
+        start, end = bounded_int(m.group(1)), bounded_int(m.group(2))
         if end < start:
             raise RangeInvalid("Content-Range end is before its start")
         if length is not None and length != end - start + 1:
@@ -135,7 +136,7 @@ async def finish_upload(call: Call) -> Response:
         m = _CONTENT_RANGE_RE.fullmatch(content_range.strip())
         if m is None:
             raise BlobUploadInvalid("malformed Content-Range")
-        start = int(m.group(1))
+        start = bounded_int(m.group(1))
     body = _body(call) if _has_body(call) else None
     blob = await call.ctx.uploads.complete(call.name, call.ref, digest, body, call.actor, start=start)
     return _blob_created(call, blob)

@@ -24,11 +24,12 @@ from moorage.domain.digest import Digest, digest_of, is_digest
 from moorage.domain.errors import (
     DigestInvalid,
     ManifestBlobUnknown,
+    ManifestInvalid,
     ManifestUnknown,
     NameUnknown,
     PayloadTooLarge,
 )
-from moorage.domain.manifest import ParsedManifest, parse_manifest
+from moorage.domain.manifest import Descriptor, ParsedManifest, parse_manifest
 from moorage.domain.reference import is_valid_tag, validate_tag
 from moorage.registry.cache import ReadCache
 from moorage.registry.repositories import Repositories
@@ -156,14 +157,16 @@ class Manifests:
         if not wanted:
             return []
         stmt = (
-            select(Blob.id, Blob.digest)
+            select(Blob.id, Blob.digest, Blob.size)
             .join(RepositoryBlob, RepositoryBlob.blob_id == Blob.id)
             .where(RepositoryBlob.repository_id == repo_id, Blob.digest.in_(wanted))
         )
-        found = {row.digest: row.id for row in await s.execute(stmt)}
+        rows = (await s.execute(stmt)).all()
+        found = {row.digest: row.id for row in rows}
         missing = sorted(wanted - set(found))
         if missing:
             raise ManifestBlobUnknown("blob unknown to registry", {"digest": missing[0]})
+        _check_sizes(parsed.blob_references, {row.digest: row.size for row in rows})
         return list(found.values())
 
     async def _check_children(self, s: AsyncSession, repo_id: int, parsed: ParsedManifest) -> list[int]:
@@ -171,23 +174,27 @@ class Manifests:
         if not wanted:
             return []
         stmt = (
-            select(Manifest.id, Manifest.digest)
+            select(Manifest.id, Manifest.digest, Manifest.size)
             .join(RepositoryManifest, RepositoryManifest.manifest_id == Manifest.id)
             .where(RepositoryManifest.repository_id == repo_id, Manifest.digest.in_(wanted))
         )
-        found = {row.digest: row.id for row in await s.execute(stmt)}
+        rows = (await s.execute(stmt)).all()
+        found = {row.digest: row.id for row in rows}
+        sizes = {row.digest: row.size for row in rows}
         missing = sorted(wanted - set(found))
         if missing:
             # an index may also point at plain blobs (rare but allowed by the image spec)
             blob_stmt = (
-                select(Blob.digest)
+                select(Blob.digest, Blob.size)
                 .join(RepositoryBlob, RepositoryBlob.blob_id == Blob.id)
                 .where(RepositoryBlob.repository_id == repo_id, Blob.digest.in_(missing))
             )
-            blobs = set((await s.execute(blob_stmt)).scalars())
+            blobs = {row.digest: row.size for row in await s.execute(blob_stmt)}
             still = [d for d in missing if d not in blobs]
             if still:
                 raise ManifestBlobUnknown("manifest unknown to registry", {"digest": still[0]})
+            sizes.update(blobs)
+        _check_sizes(parsed.manifests, sizes)
         return list(found.values())
 
     async def _store(self, s: AsyncSession, digest: Digest, raw: bytes, parsed: ParsedManifest) -> int:
@@ -322,6 +329,18 @@ async def _lock(s: AsyncSession, repo_id: int, repository: str) -> None:
 
 def _aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _check_sizes(descriptors: Iterable[Descriptor], stored: dict[str, int]) -> None:
+    """Every descriptor's ``size`` must be the stored size of what it points at: a false size makes
+    clients fail later (short reads, failed verification), so the manifest is refused now."""
+    for desc in descriptors:
+        actual = stored.get(str(desc.digest))
+        if actual is not None and desc.size != actual:
+            raise ManifestInvalid(
+                f"descriptor {desc.digest} declares size {str(desc.size)[:40]}, but it has {actual} bytes",
+                {"digest": str(desc.digest), "declared": str(desc.size)[:40], "actual": actual},
+            )
 
 
 def _valid_reference(reference: str) -> bool:

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from moorage.asgi.methods import allowed_methods
 from moorage.domain.errors import RegistryError, ServiceError, Unauthenticated, as_service_error
 from moorage.ui import pages
 from moorage.ui.context import UiContext
@@ -94,7 +95,12 @@ def create_ui(ui: UiContext) -> ASGIApp:
         if exc.status_code == 404:
             return _error_page(request, 404, "Not found", "There is no page at this address.")
         if exc.status_code == 405:
-            return _error_page(request, 405, "Method not allowed", "This page cannot be used that way.")
+            page = _error_page(request, 405, "Method not allowed", "This page cannot be used that way.")
+            page.headers.update(exc.headers or {})
+            allow = allowed_methods(request.app.router.routes, request.scope)
+            if allow:
+                page.headers["Allow"] = allow
+            return page
         return _error_page(request, exc.status_code, "Error", str(exc.detail))
 
     async def server_error(request: Request, exc: Exception) -> Response:

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the edges (registry, REST API, web UI): no services, no models."""
