@@ -17,7 +17,7 @@ from tests.support.clients import ClientEnv
 from tests.support.images import ImageSet
 from tests.support.ports import LOOPBACK, free_port
 from tests.support.procs import Background
-from tests.support.servers import create_user, moorage_executable
+from tests.support.servers import create_user, migrate, moorage_executable
 
 pytestmark = pytest.mark.e2e
 
@@ -55,6 +55,7 @@ def _kill_hard(proc: Background) -> None:
 def crash_server(tmp_path: Path) -> tuple[Path, int, str]:
     data_dir = tmp_path / "data"
     password = secrets.token_urlsafe(16)
+    migrate(data_dir)
     create_user(data_dir, "admin", password, superuser=True)
     return data_dir, free_port(), password
 
@@ -123,6 +124,7 @@ def test_self_signed_tls_works_with_skopeo_and_podman(
 ) -> None:
     data_dir = tmp_path / "data"
     password = secrets.token_urlsafe(16)
+    migrate(data_dir)
     create_user(data_dir, "admin", password, superuser=True)
     port = free_port()
     host = f"{LOOPBACK}:{port}"

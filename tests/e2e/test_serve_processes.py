@@ -16,7 +16,7 @@ import httpx
 import pytest
 from tests.support.ports import LOOPBACK, free_port
 from tests.support.procs import Background, run
-from tests.support.servers import create_user, moorage_executable
+from tests.support.servers import create_user, migrate, moorage_executable
 
 pytestmark = pytest.mark.e2e
 
@@ -87,6 +87,7 @@ def test_slow_worker_start_is_tolerated_and_a_kill_is_explained(tmp_path: Path) 
     site = _slow_site(tmp_path)
     env = {"PYTHONPATH": str(site)}
     data_dir = tmp_path / "data"
+    migrate(data_dir)
     create_user(data_dir, "admin", secrets.token_urlsafe(12), superuser=True)
 
     # the default start-up allowance rides out workers that need SLOW_START seconds
@@ -123,6 +124,7 @@ def _count(metrics: str, route: str) -> float:
 
 def test_two_nodes_on_one_data_dir_keep_their_own_metrics(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
+    migrate(data_dir)
     create_user(data_dir, "admin", secrets.token_urlsafe(12), superuser=True)
     port_a, port_b = free_port(), free_port()
     url_a, url_b = f"http://{LOOPBACK}:{port_a}", f"http://{LOOPBACK}:{port_b}"

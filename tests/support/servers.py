@@ -49,6 +49,14 @@ def moorage_executable() -> str:
     return found
 
 
+def migrate(data_dir: Path, database_url: str | None = None) -> None:
+    """Create the database (or bring it to the latest schema), as ``moorage migrate`` does."""
+    args = [moorage_executable(), "migrate", "--data-dir", str(data_dir)]
+    if database_url:
+        args += ["--database-url", database_url]
+    run(args, timeout=120)
+
+
 def create_user(
     data_dir: Path, name: str, password: str, *, superuser: bool, database_url: str | None = None
 ) -> None:
@@ -100,6 +108,7 @@ def start_moorage(
     if first_start:
         alice_password = ""
     elif other is None:
+        migrate(data_dir, database_url)  # administration commands never create a database
         create_user(data_dir, "admin", password, superuser=True, database_url=database_url)
         create_user(data_dir, "alice", alice_password, superuser=False, database_url=database_url)
     port = free_port()
