@@ -80,10 +80,16 @@ def _walk(app_name: str, routes: list[Any], prefix: str = "") -> list[Endpoint]:
     return out
 
 
+def dispatcher_of(app: Any) -> Any:
+    """The dispatcher under the request-wide layers (the body guard) ``create_app`` wraps it in."""
+    while not hasattr(app, "registry"):
+        app = app.app
+    return app
+
+
 def live_endpoints(dispatcher: ASGIApp) -> list[Endpoint]:
     """Every route of every app behind the dispatcher of ``create_app``."""
-    while not hasattr(dispatcher, "registry"):  # request-wide layers (the body guard) wrap it
-        dispatcher = dispatcher.app  # type: ignore[attr-defined]
+    dispatcher = dispatcher_of(dispatcher)
     apps = {k: v for k, v in vars(dispatcher).items() if callable(v)}
     assert apps.keys() == set(APPS), f"the dispatcher routes to apps these meta-tests do not walk: {apps}"
     registry = apps["registry"]
