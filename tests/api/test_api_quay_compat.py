@@ -5,7 +5,8 @@ Each test sends what a Quay client sends and checks the keys and values such a c
 
 from __future__ import annotations
 
-from tests.api.support import Env, User
+from tests.api.support import Env, User, assert_problem
+from tests.protocol.helpers import bearer
 
 
 async def test_robots_are_users_in_permission_paths(env: Env, uid: str) -> None:
@@ -232,3 +233,32 @@ async def test_unknown_repository_sub_path_is_no_such_endpoint(env: Env, uid: st
         assert r.json()["detail"] == f"no such endpoint: /api/v1/repository/{repo}/autoprunepolicy/"
     # the repository itself is untouched and still answers
     await env.api("GET", f"/repository/{repo}", owner, expect=200)
+
+
+async def test_app_tokens_in_quay_shapes(env: Env, uid: str) -> None:
+    user = await env.user(uid, "own")
+    org = (await env.org(uid, user)).name
+    # Quay (endpoints/api/appspecifictokens.py): POST answers {"token": {..., "token_code"}}
+    r = await env.api("POST", "/user/apptoken", user, json_body={"title": "laptop"}, expect=201)
+    assert set(r.json()) == {"token"}
+    tok = r.json()["token"]
+    assert {"uuid", "title", "last_accessed", "created", "expiration", "token_code"} <= set(tok)
+    assert tok["title"] == "laptop"
+    assert len(tok["token_code"]) == 64
+    # the list is {"tokens": [...]}, without the secret
+    r = await env.api("GET", "/user/apptoken", user, expect=200)
+    assert [(t["uuid"], t["token_code"]) for t in r.json()["tokens"]] == [(tok["uuid"], None)]
+    # one token by uuid: {"token": {...}}
+    r = await env.api("GET", f"/user/apptoken/{tok['uuid']}", user, expect=200)
+    assert r.json()["token"]["uuid"] == tok["uuid"]
+    assert r.json()["token"]["title"] == "laptop"
+    # OAuth tokens with Quay's user:admin scope may manage application tokens; others may not
+    admin_scope = await env.oauth_token(org, user, ["user:admin"], app_owner=user)
+    r = await env.api("POST", "/user/apptoken", bearer(admin_scope), json_body={"title": "ci"}, expect=201)
+    made = r.json()["token"]["uuid"]
+    r = await env.api("GET", "/user/apptoken", bearer(admin_scope), expect=200)
+    assert {t["uuid"] for t in r.json()["tokens"]} == {tok["uuid"], made}
+    await env.api("DELETE", f"/user/apptoken/{made}", bearer(admin_scope), expect=200)
+    reader = await env.oauth_token(org, user, ["repo:read", "user:read"], app_owner=user)
+    for method, path in (("GET", "/user/apptoken"), ("GET", f"/user/apptoken/{tok['uuid']}")):
+        assert_problem(await env.api(method, path, bearer(reader)), 403, "user:admin")

@@ -148,7 +148,7 @@ class World:
         r = await self.env.api(
             "POST", "/user/apptoken", self.users["owner"], json_body={"title": "fresh"}, expect=201
         )
-        return {"token_uuid": r.json()["uuid"]}
+        return {"token_uuid": r.json()["token"]["uuid"]}
 
     async def fresh_user(self) -> dict[str, str]:
         name = fresh_name("usr")
@@ -253,7 +253,7 @@ async def build_world(env: Env) -> World:
         json_body={"title": "ci", "expiration": (datetime.now(UTC) + timedelta(days=1)).isoformat()},
         expect=201,
     )
-    token_uuid = r.json()["uuid"]
+    token_uuid = r.json()["token"]["uuid"]
     await env.api("PUT", "/user/robots/mine", owner, json_body={}, expect=201)
     all_users = dict(users)
     all_users["admin"] = env.admin

@@ -227,7 +227,7 @@ async def world(env: Env, browser: BrowserFactory, uid: str) -> World:
     )
     client = r.json()["client_id"]
     r = await env.api("POST", "/user/apptoken", owner, json_body={"title": "t"}, expect=201)
-    token = r.json()["uuid"]
+    token = r.json()["token"]["uuid"]
     values = {
         "org": org,
         "member": member.name,
