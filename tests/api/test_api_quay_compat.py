@@ -5,8 +5,16 @@ Each test sends what a Quay client sends and checks the keys and values such a c
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.api.support import Env, User, assert_problem
 from tests.protocol.helpers import bearer
+
+API_DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+
+
+def _doc_section(heading: str) -> str:
+    return API_DOC.read_text(encoding="utf-8").split(heading, 1)[1].split("###", 1)[0]
 
 
 async def test_robots_are_users_in_permission_paths(env: Env, uid: str) -> None:
@@ -262,3 +270,14 @@ async def test_app_tokens_in_quay_shapes(env: Env, uid: str) -> None:
     reader = await env.oauth_token(org, user, ["repo:read", "user:read"], app_owner=user)
     for method, path in (("GET", "/user/apptoken"), ("GET", f"/user/apptoken/{tok['uuid']}")):
         assert_problem(await env.api(method, path, bearer(reader)), 403, "user:admin")
+
+
+async def test_anonymous_user_endpoint_is_401(env: Env, uid: str) -> None:
+    # Quay answers 401 to an anonymous GET /api/v1/user/; docs/api.md says the same (it said
+    # "anyone, also anonymous" while the code answered 401)
+    assert_problem(await env.api("GET", "/user/", None), 401)
+    user = await env.user(uid, "me")
+    r = await env.api("GET", "/user/", user, expect=200)
+    assert (r.json()["anonymous"], r.json()["username"]) == (False, user.name)
+    section = _doc_section("### `GET /api/v1/user/`")
+    assert "**Who:** any signed-in account" in section, section
