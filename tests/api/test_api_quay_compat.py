@@ -5,10 +5,16 @@ Each test sends what a Quay client sends and checks the keys and values such a c
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-from tests.api.support import Env, User, assert_problem
+import httpx
+import pytest_asyncio
+from starlette.types import ASGIApp
+from tests.api.support import Env, Lifespan, User, assert_problem
 from tests.protocol.helpers import bearer
+
+from moorage.app import create_app
 
 API_DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 
@@ -281,3 +287,93 @@ async def test_anonymous_user_endpoint_is_401(env: Env, uid: str) -> None:
     assert (r.json()["anonymous"], r.json()["username"]) == (False, user.name)
     section = _doc_section("### `GET /api/v1/user/`")
     assert "**Who:** any signed-in account" in section, section
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def strict(env: Env) -> AsyncIterator[ASGIApp]:
+    """A second app on the same data that locks an account after 3 failed logins."""
+    settings = env.settings.model_copy(update={"login_delay_after": 1000, "login_lock_after": 3})
+    app = create_app(settings)
+    async with Lifespan(app):
+        yield app
+
+
+def _client(app: ASGIApp) -> httpx.AsyncClient:
+    """A client with its own cookie jar (a browser-less API tool)."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+
+async def _csrf(client: httpx.AsyncClient) -> str:
+    r = await client.get("/csrf_token")
+    assert r.status_code == 200, r.text
+    assert set(r.json()) == {"csrf_token"}
+    token: str = r.json()["csrf_token"]
+    assert len(token) >= 32
+    return token
+
+
+async def test_password_signin_with_csrf_token(env: Env, uid: str) -> None:
+    user = await env.user(uid, "sgn")
+    creds = {"username": user.name, "password": user.password}
+    async with _client(env.app) as client:
+        # Quay: POST /api/v1/signin needs the X-CSRF-Token that GET /csrf_token answers
+        r = await client.post("/api/v1/signin", json=creds)
+        assert_problem(r, 403, "X-CSRF-Token")
+        token = await _csrf(client)
+        assert await _csrf(client) == token  # the same token while the visitor's cookie lasts
+        r = await client.post("/api/v1/signin", json=creds, headers={"X-CSRF-Token": "x" + token})
+        assert_problem(r, 403, "X-CSRF-Token")
+        assert "moorage_session" not in client.cookies
+        # a wrong password: Quay's 403 with invalidCredentials
+        wrong = {"username": user.name, "password": "not-the-password"}
+        r = await client.post("/api/v1/signin", json=wrong, headers={"X-CSRF-Token": token})
+        body = assert_problem(r, 403)
+        assert (body["invalidCredentials"], body["needsEmailVerification"]) == (True, False)
+        assert "moorage_session" not in client.cookies
+        r = await client.post("/api/v1/signin", json=creds, headers={"X-CSRF-Token": token})
+        assert r.status_code == 200, r.text
+        assert r.json() == {"success": True}
+        cookie = r.headers["set-cookie"]
+        assert cookie.startswith("moorage_session="), cookie
+        assert "HttpOnly" in cookie, cookie
+        # the session cookie signs the tool in on the API (the UI's session: one mechanism)
+        r = await client.get("/api/v1/user/")
+        assert r.status_code == 200, r.text
+        assert r.json()["username"] == user.name
+        # unsafe requests need the session's CSRF token, which GET /csrf_token now answers
+        made = {"title": "from-signin"}
+        assert (await client.post("/api/v1/user/apptoken", json=made)).status_code == 403
+        session_csrf = await _csrf(client)
+        assert session_csrf != token
+        r = await client.post("/api/v1/user/apptoken", json=made, headers={"X-CSRF-Token": session_csrf})
+        assert r.status_code == 201, r.text
+        # and the same cookie is a web UI session
+        r = await client.get("/signin")
+        assert r.status_code == 303
+    # robots and tokens do not sign in with a password
+    org = (await env.org(uid, user)).name
+    robot = await env.robot(org, "bot", user)
+    async with _client(env.app) as client:
+        token = await _csrf(client)
+        r = await client.post(
+            "/api/v1/signin",
+            json={"username": robot.name, "password": robot.password},
+            headers={"X-CSRF-Token": token},
+        )
+        assert assert_problem(r, 403)["invalidCredentials"] is True
+
+
+async def test_password_signin_is_throttled(env: Env, strict: ASGIApp, uid: str) -> None:
+    victim = await env.user(uid, "thr")
+    async with _client(strict) as client:
+        token = await _csrf(client)
+        wrong = {"username": victim.name, "password": "not-the-password"}
+        for _ in range(3):
+            r = await client.post("/api/v1/signin", json=wrong, headers={"X-CSRF-Token": token})
+            assert_problem(r, 403)
+        right = {"username": victim.name, "password": victim.password}
+        r = await client.post("/api/v1/signin", json=right, headers={"X-CSRF-Token": token})
+        assert_problem(r, 429)
+        assert "moorage_session" not in client.cookies
+        # the lock is the one every login shares: Basic on the API is refused as well
+        assert_problem(await client.get("/api/v1/user/", headers=victim.auth), 429)

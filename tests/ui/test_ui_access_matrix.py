@@ -35,6 +35,7 @@ ORG = "/organization/{org}"
 REPO = "/repository/{org}/priv"
 ROWS: list[Row] = [
     # sign in / up / out, home
+    ("GET", "/csrf_token", "/csrf_token", 200, 200, 200, 200, 200),
     ("GET", "/signin", "/signin", 200, 303, 303, 303, 303),
     ("POST", "/signin", "/signin", 400, 400, 400, 400, 400),
     ("GET", "/signup", "/signup", 200, 200, 200, 200, 200),
