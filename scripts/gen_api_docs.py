@@ -148,7 +148,8 @@ few changes. The differences:
   Quay's `avatar` and `is_org_member` are not sent.
 - **Default permissions** (prototypes) show a robot delegate as Quay does (`kind: user`,
   `is_robot: true`), without `avatar`/`is_org_member`; `activating_team` is a Moorage extension.
-  Prototype ids are integers (Quay: uuid strings).
+  Their `id` is a uuid string, as in Quay (the integer ids answered before schema revision 0010
+  name nothing any more: list the prototypes again).
 - **Organizations**: `GET /organization/{org}` answers `teams` (by name: `name`, `description`,
   `role`, `member_count`, `can_view`) and `ordered_teams` like Quay, to any member (Quay: the
   same); Quay's `repo_count`, `is_synced`, `avatar`, invoice and quota keys are not sent, and

@@ -5,6 +5,7 @@ Each test sends what a Quay client sends and checks the keys and values such a c
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -377,3 +378,36 @@ async def test_password_signin_is_throttled(env: Env, strict: ASGIApp, uid: str)
         assert "moorage_session" not in client.cookies
         # the lock is the one every login shares: Basic on the API is refused as well
         assert_problem(await client.get("/api/v1/user/", headers=victim.auth), 429)
+
+
+async def test_prototype_ids_are_uuids(env: Env, uid: str) -> None:
+    owner = await env.user(uid, "own")
+    org = (await env.org(uid, owner)).name
+    await env.team(org, "readers", "member", who=owner)
+    base = f"/organization/{org}/prototypes"
+    made = []
+    for team_role in ("read", "write"):
+        r = await env.api(
+            "POST",
+            base,
+            owner,
+            json_body={"role": team_role, "delegate": {"kind": "team", "name": "readers"}},
+            expect=201,
+        )
+        made.append(r.json()["id"])
+    # Quay: "id" is a uuid string, and the paths take it
+    assert all(isinstance(i, str) and str(uuid.UUID(i)) == i for i in made), made
+    r = await env.api("GET", base, owner, expect=200)
+    assert [p["id"] for p in r.json()["prototypes"]] == made  # creation order
+    r = await env.api("PUT", f"{base}/{made[0]}", owner, json_body={"role": "admin"}, expect=200)
+    assert (r.json()["id"], r.json()["role"]) == (made[0], "admin")
+    await env.api("DELETE", f"{base}/{made[1]}", owner, expect=200)
+    r = await env.api("GET", base, owner, expect=200)
+    assert [(p["id"], p["role"]) for p in r.json()["prototypes"]] == [(made[0], "admin")]
+    # an unknown uuid, or the integer ids Moorage used to answer, name nothing
+    for unknown in (str(uuid.uuid4()), "1"):
+        assert_problem(await env.api("PUT", f"{base}/{unknown}", owner, json_body={"role": "read"}), 404)
+        assert_problem(await env.api("DELETE", f"{base}/{unknown}", owner), 404)
+    # another organization's uuid is not found here
+    other = (await env.org(uid, owner, "org2")).name
+    assert_problem(await env.api("DELETE", f"/organization/{other}/prototypes/{made[0]}", owner), 404)

@@ -84,10 +84,10 @@ ROWS: list[Row] = [
     ),
     ("GET", "/organization/{org}/defaults", ORG + "/defaults", 303, 404, 403, 200, 200),
     ("POST", "/organization/{org}/defaults", ORG + "/defaults", 303, 404, 403, S, S),
-    ("POST", "/organization/{org}/defaults/{default_id:int}", ORG + "/defaults/{default}", 303, 404, 403, S, S),
+    ("POST", "/organization/{org}/defaults/{default_id}", ORG + "/defaults/{default}", 303, 404, 403, S, S),
     (
         "POST",
-        "/organization/{org}/defaults/{default_id:int}/delete",
+        "/organization/{org}/defaults/{default_id}/delete",
         ORG + "/defaults/{default}/delete",
         303, 404, 403, S, S,
     ),
