@@ -61,8 +61,13 @@ Send one of:
 | OAuth access token | `Authorization: Basic base64($oauthtoken:<token>)` |
 | robot account | `Authorization: Basic base64(namespace+short:<robot token>)` |
 
-A session of the web UI, when one is set up, is accepted too. Repeated failed logins are
-throttled and then locked (`429`). Each endpoint below says who may call it; repository and
+A session cookie is accepted too: the web UI's, or one a tool obtains as in Quay with
+`GET /csrf_token` (answers `{{"csrf_token": ...}}` and sets the CSRF cookie) and
+`POST /api/v1/signin` with `{{"username", "password"}}` and that token in `X-CSRF-Token`
+(answers `{{"success": true}}` and sets the session cookie). Unsafe requests authenticated by the
+cookie need the session's token in `X-CSRF-Token`: `GET /csrf_token` answers it once signed in.
+`GET /api/v1/user/` answers `401` to anonymous callers (as Quay does). Repeated failed logins are
+throttled and then locked (`429`), sign-in included. Each endpoint below says who may call it; repository and
 organization endpoints also check the caller's role (repository `read` / `write` / `admin`; team
 role `member` / `creator` / `admin`), and OAuth tokens are limited to their scopes (`repo:read`,
 `repo:write`, `repo:admin`, `repo:create`, `org:admin`, `user:read`, `super:user`). Superusers
@@ -143,7 +148,8 @@ few changes. The differences:
   Quay's `avatar` and `is_org_member` are not sent.
 - **Default permissions** (prototypes) show a robot delegate as Quay does (`kind: user`,
   `is_robot: true`), without `avatar`/`is_org_member`; `activating_team` is a Moorage extension.
-  Prototype ids are integers (Quay: uuid strings).
+  Their `id` is a uuid string, as in Quay (the integer ids answered before schema revision 0010
+  name nothing any more: list the prototypes again).
 - **Organizations**: `GET /organization/{org}` answers `teams` (by name: `name`, `description`,
   `role`, `member_count`, `can_view`) and `ordered_teams` like Quay, to any member (Quay: the
   same); Quay's `repo_count`, `is_synced`, `avatar`, invoice and quota keys are not sent, and
@@ -177,16 +183,27 @@ few changes. The differences:
   `/repository/acme/app/autoprunepolicy/`) answer `404` "no such endpoint: ...", never "no
   repository named ...".
 - **Not implemented** (yet): builds and build triggers, repository notifications, mirroring,
-  security scan results, quotas, manifest labels, starring, `/find` search, user sign-in over
-  the API (sessions belong to the web UI), organization member and invitation endpoints
-  (use teams), and `/discovery`.
+  security scan results, quotas, manifest labels, starring, `/find` search, organization member
+  and invitation endpoints (use teams), and `/discovery`.
+- **Sign-in** (`GET /csrf_token`, `POST /api/v1/signin`) answers Quay's shapes; a refusal is a
+  problem document with Quay's `invalidCredentials` and `needsEmailVerification` keys (status
+  `403` as in Quay, `429` while the account is locked). Only people sign in with a password (robot
+  and application tokens are refused, as in the web UI); `invite_code` is accepted and ignored,
+  and there is no e-mail verification. Quay's `/signout`, `/signin/verify` and external (LDAP,
+  OIDC) sign-in are not offered over the API (the web UI has `/signout`).
 - **Organization updates** take `email`; Quay's `tag_expiration_s`, `invoice_email` and
   `invoice_email_address` are accepted and ignored (Moorage has no per-organization tag expiry
   or invoices), and never change other fields.
 - **Robots** are created by `PUT .../robots/{shortname}`; a second `PUT` on an existing robot
   answers `409` and changes nothing (Quay answers `400`).
-- **Application tokens** (`/user/apptoken`) and OAuth applications follow Quay's newer API; tokens
-  are shown once and stored hashed.
+- **Application tokens** (`/user/apptoken`) follow Quay: create answers `{{"token": {{"uuid",
+  "title", "created", "expiration", "last_accessed", "token_code"}}}}`, the list `{{"tokens": [...]}}`,
+  one token by uuid `{{"token": {{...}}}}`; OAuth tokens need the `user:admin` scope. Tokens are
+  stored hashed, so `token_code` is only in the answer that creates one (Quay also shows it in a
+  `GET` of one token; Moorage answers `null` there and in lists). The list takes `limit` /
+  `next_page` but not Quay's `expiring`; a create may set `expiration` (Quay: server-wide expiry
+  only); revoke answers `200` (Quay: `204`); each token also carries `token_prefix`.
+- **OAuth applications** follow Quay's newer API.
 """
 
 

@@ -261,6 +261,11 @@ class _Dispatch:
         await self.control(scope, receive, send)
 
 
+def _secure_cookies(settings: Settings) -> bool:
+    """Session and CSRF cookies are Secure when the registry is served over HTTPS."""
+    return settings.base_url.startswith("https://")
+
+
 def api_context(services: Services) -> ApiContext:
     from moorage.api.context import ApiContext
 
@@ -269,12 +274,14 @@ def api_context(services: Services) -> ApiContext:
         base_url=s.settings.base_url,
         allow_org_creation=s.settings.allow_org_creation,
         max_page_size=s.settings.max_page_size,
+        secure_cookies=_secure_cookies(s.settings),
         users=s.users,
         organizations=s.organizations,
         robots=s.robots,
         app_tokens=s.app_tokens,
         oauth=s.oauth,
         credentials=s.credentials,
+        sessions=s.sessions,
         throttle=s.throttle,
         permissions=s.permissions,
         authorizer=s.authorizer,
@@ -297,7 +304,7 @@ def ui_context(services: Services) -> UiContext:
             user_creation=st.user_creation,
             anonymous_access=st.anonymous_access,
             page_size=st.ui_page_size,
-            secure_cookies=st.base_url.startswith("https://"),
+            secure_cookies=_secure_cookies(st),
         ),
         sessions=s.sessions,
         users=s.users,

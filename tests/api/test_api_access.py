@@ -162,7 +162,7 @@ async def test_app_token_login_and_revocation(env: Env, uid: str) -> None:
     repo = f"{user.name}/app"
     await env.push(repo, who=user)
     r = await env.api("POST", "/user/apptoken", user, json_body={"title": "laptop"}, expect=201)
-    tok = r.json()
+    tok = r.json()["token"]
     assert len(tok["token_code"]) == 64
     assert tok["token_prefix"] == tok["token_code"][:4]
     assert tok["title"] == "laptop"

@@ -5,7 +5,23 @@ Each test sends what a Quay client sends and checks the keys and values such a c
 
 from __future__ import annotations
 
-from tests.api.support import Env, User
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest_asyncio
+from starlette.types import ASGIApp
+from tests.api.support import Env, Lifespan, User, assert_problem
+from tests.protocol.helpers import bearer
+
+from moorage.app import create_app
+
+API_DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+
+
+def _doc_section(heading: str) -> str:
+    return API_DOC.read_text(encoding="utf-8").split(heading, 1)[1].split("###", 1)[0]
 
 
 async def test_robots_are_users_in_permission_paths(env: Env, uid: str) -> None:
@@ -232,3 +248,166 @@ async def test_unknown_repository_sub_path_is_no_such_endpoint(env: Env, uid: st
         assert r.json()["detail"] == f"no such endpoint: /api/v1/repository/{repo}/autoprunepolicy/"
     # the repository itself is untouched and still answers
     await env.api("GET", f"/repository/{repo}", owner, expect=200)
+
+
+async def test_app_tokens_in_quay_shapes(env: Env, uid: str) -> None:
+    user = await env.user(uid, "own")
+    org = (await env.org(uid, user)).name
+    # Quay (endpoints/api/appspecifictokens.py): POST answers {"token": {..., "token_code"}}
+    r = await env.api("POST", "/user/apptoken", user, json_body={"title": "laptop"}, expect=201)
+    assert set(r.json()) == {"token"}
+    tok = r.json()["token"]
+    assert {"uuid", "title", "last_accessed", "created", "expiration", "token_code"} <= set(tok)
+    assert tok["title"] == "laptop"
+    assert len(tok["token_code"]) == 64
+    # the list is {"tokens": [...]}, without the secret
+    r = await env.api("GET", "/user/apptoken", user, expect=200)
+    assert [(t["uuid"], t["token_code"]) for t in r.json()["tokens"]] == [(tok["uuid"], None)]
+    # one token by uuid: {"token": {...}}
+    r = await env.api("GET", f"/user/apptoken/{tok['uuid']}", user, expect=200)
+    assert r.json()["token"]["uuid"] == tok["uuid"]
+    assert r.json()["token"]["title"] == "laptop"
+    # OAuth tokens with Quay's user:admin scope may manage application tokens; others may not
+    admin_scope = await env.oauth_token(org, user, ["user:admin"], app_owner=user)
+    r = await env.api("POST", "/user/apptoken", bearer(admin_scope), json_body={"title": "ci"}, expect=201)
+    made = r.json()["token"]["uuid"]
+    r = await env.api("GET", "/user/apptoken", bearer(admin_scope), expect=200)
+    assert {t["uuid"] for t in r.json()["tokens"]} == {tok["uuid"], made}
+    await env.api("DELETE", f"/user/apptoken/{made}", bearer(admin_scope), expect=200)
+    reader = await env.oauth_token(org, user, ["repo:read", "user:read"], app_owner=user)
+    for method, path in (("GET", "/user/apptoken"), ("GET", f"/user/apptoken/{tok['uuid']}")):
+        assert_problem(await env.api(method, path, bearer(reader)), 403, "user:admin")
+
+
+async def test_anonymous_user_endpoint_is_401(env: Env, uid: str) -> None:
+    # Quay answers 401 to an anonymous GET /api/v1/user/; docs/api.md says the same (it said
+    # "anyone, also anonymous" while the code answered 401)
+    assert_problem(await env.api("GET", "/user/", None), 401)
+    user = await env.user(uid, "me")
+    r = await env.api("GET", "/user/", user, expect=200)
+    assert (r.json()["anonymous"], r.json()["username"]) == (False, user.name)
+    section = _doc_section("### `GET /api/v1/user/`")
+    assert "**Who:** any signed-in account" in section, section
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def strict(env: Env) -> AsyncIterator[ASGIApp]:
+    """A second app on the same data that locks an account after 3 failed logins."""
+    settings = env.settings.model_copy(update={"login_delay_after": 1000, "login_lock_after": 3})
+    app = create_app(settings)
+    async with Lifespan(app):
+        yield app
+
+
+def _client(app: ASGIApp) -> httpx.AsyncClient:
+    """A client with its own cookie jar (a browser-less API tool)."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+
+async def _csrf(client: httpx.AsyncClient) -> str:
+    r = await client.get("/csrf_token")
+    assert r.status_code == 200, r.text
+    assert set(r.json()) == {"csrf_token"}
+    token: str = r.json()["csrf_token"]
+    assert len(token) >= 32
+    return token
+
+
+async def test_password_signin_with_csrf_token(env: Env, uid: str) -> None:
+    user = await env.user(uid, "sgn")
+    creds = {"username": user.name, "password": user.password}
+    async with _client(env.app) as client:
+        # Quay: POST /api/v1/signin needs the X-CSRF-Token that GET /csrf_token answers
+        r = await client.post("/api/v1/signin", json=creds)
+        assert_problem(r, 403, "X-CSRF-Token")
+        token = await _csrf(client)
+        assert await _csrf(client) == token  # the same token while the visitor's cookie lasts
+        r = await client.post("/api/v1/signin", json=creds, headers={"X-CSRF-Token": "x" + token})
+        assert_problem(r, 403, "X-CSRF-Token")
+        assert "moorage_session" not in client.cookies
+        # a wrong password: Quay's 403 with invalidCredentials
+        wrong = {"username": user.name, "password": "not-the-password"}
+        r = await client.post("/api/v1/signin", json=wrong, headers={"X-CSRF-Token": token})
+        body = assert_problem(r, 403)
+        assert (body["invalidCredentials"], body["needsEmailVerification"]) == (True, False)
+        assert "moorage_session" not in client.cookies
+        r = await client.post("/api/v1/signin", json=creds, headers={"X-CSRF-Token": token})
+        assert r.status_code == 200, r.text
+        assert r.json() == {"success": True}
+        cookie = r.headers["set-cookie"]
+        assert cookie.startswith("moorage_session="), cookie
+        assert "HttpOnly" in cookie, cookie
+        # the session cookie signs the tool in on the API (the UI's session: one mechanism)
+        r = await client.get("/api/v1/user/")
+        assert r.status_code == 200, r.text
+        assert r.json()["username"] == user.name
+        # unsafe requests need the session's CSRF token, which GET /csrf_token now answers
+        made = {"title": "from-signin"}
+        assert (await client.post("/api/v1/user/apptoken", json=made)).status_code == 403
+        session_csrf = await _csrf(client)
+        assert session_csrf != token
+        r = await client.post("/api/v1/user/apptoken", json=made, headers={"X-CSRF-Token": session_csrf})
+        assert r.status_code == 201, r.text
+        # and the same cookie is a web UI session
+        r = await client.get("/signin")
+        assert r.status_code == 303
+    # robots and tokens do not sign in with a password
+    org = (await env.org(uid, user)).name
+    robot = await env.robot(org, "bot", user)
+    async with _client(env.app) as client:
+        token = await _csrf(client)
+        r = await client.post(
+            "/api/v1/signin",
+            json={"username": robot.name, "password": robot.password},
+            headers={"X-CSRF-Token": token},
+        )
+        assert assert_problem(r, 403)["invalidCredentials"] is True
+
+
+async def test_password_signin_is_throttled(env: Env, strict: ASGIApp, uid: str) -> None:
+    victim = await env.user(uid, "thr")
+    async with _client(strict) as client:
+        token = await _csrf(client)
+        wrong = {"username": victim.name, "password": "not-the-password"}
+        for _ in range(3):
+            r = await client.post("/api/v1/signin", json=wrong, headers={"X-CSRF-Token": token})
+            assert_problem(r, 403)
+        right = {"username": victim.name, "password": victim.password}
+        r = await client.post("/api/v1/signin", json=right, headers={"X-CSRF-Token": token})
+        assert_problem(r, 429)
+        assert "moorage_session" not in client.cookies
+        # the lock is the one every login shares: Basic on the API is refused as well
+        assert_problem(await client.get("/api/v1/user/", headers=victim.auth), 429)
+
+
+async def test_prototype_ids_are_uuids(env: Env, uid: str) -> None:
+    owner = await env.user(uid, "own")
+    org = (await env.org(uid, owner)).name
+    await env.team(org, "readers", "member", who=owner)
+    base = f"/organization/{org}/prototypes"
+    made = []
+    for team_role in ("read", "write"):
+        r = await env.api(
+            "POST",
+            base,
+            owner,
+            json_body={"role": team_role, "delegate": {"kind": "team", "name": "readers"}},
+            expect=201,
+        )
+        made.append(r.json()["id"])
+    # Quay: "id" is a uuid string, and the paths take it
+    assert all(isinstance(i, str) and str(uuid.UUID(i)) == i for i in made), made
+    r = await env.api("GET", base, owner, expect=200)
+    assert [p["id"] for p in r.json()["prototypes"]] == made  # creation order
+    r = await env.api("PUT", f"{base}/{made[0]}", owner, json_body={"role": "admin"}, expect=200)
+    assert (r.json()["id"], r.json()["role"]) == (made[0], "admin")
+    await env.api("DELETE", f"{base}/{made[1]}", owner, expect=200)
+    r = await env.api("GET", base, owner, expect=200)
+    assert [(p["id"], p["role"]) for p in r.json()["prototypes"]] == [(made[0], "admin")]
+    # an unknown uuid, or the integer ids Moorage used to answer, name nothing
+    for unknown in (str(uuid.uuid4()), "1"):
+        assert_problem(await env.api("PUT", f"{base}/{unknown}", owner, json_body={"role": "read"}), 404)
+        assert_problem(await env.api("DELETE", f"{base}/{unknown}", owner), 404)
+    # another organization's uuid is not found here
+    other = (await env.org(uid, owner, "org2")).name
+    assert_problem(await env.api("DELETE", f"/organization/{other}/prototypes/{made[0]}", owner), 404)

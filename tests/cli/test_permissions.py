@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from tests.cli.support import Cli
 
 
@@ -78,7 +80,8 @@ def test_prototypes(org: Cli) -> None:
         {"kind": "robot", "name": "acme+ci", "role": "write"}
     ]
 
-    assert org.json("prototype", "remove", "acme", str(added["id"])) == {
+    assert str(uuid.UUID(added["id"])) == added["id"]  # the id the API shows too (Quay's uuid)
+    assert org.json("prototype", "remove", "acme", added["id"]) == {
         "organization": "acme",
         "deleted": added["id"],
     }

@@ -122,7 +122,7 @@ async def test_password_change_ends_sessions_and_tokens(env: Env, uid: str) -> N
     session = await env.services.sessions.create(info.id, None, None)
     cookie = {"Cookie": f"{SESSION_COOKIE}={session.token}"}
     r = await env.api("POST", "/user/apptoken", user, json_body={"title": "ci"}, expect=201)
-    app_token = r.json()["token_code"]
+    app_token = r.json()["token"]["token_code"]
     org = (await env.org(uid, user)).name
     oauth = await env.oauth_token(org, user, ["repo:read", "user:read"], app_owner=user)
     for headers in (cookie, bearer(app_token), bearer(oauth)):
@@ -227,10 +227,10 @@ async def test_revoking_an_application_token_ends_registry_tokens_obtained_with_
     repo = f"{user.name}/app"
     await env.push(repo, who=user)
     r = await env.api("POST", "/user/apptoken", user, json_body={"title": "ci"}, expect=201)
-    who = basic("$app", r.json()["token_code"])
+    who = basic("$app", r.json()["token"]["token_code"])
     token = await _bearer_token(env, who, f"repository:{repo}:pull")
     assert (await env.client.get(f"/v2/{repo}/tags/list", headers=bearer(token))).status_code == 200
-    await env.api("DELETE", f"/user/apptoken/{r.json()['uuid']}", user, expect=200)
+    await env.api("DELETE", f"/user/apptoken/{r.json()['token']['uuid']}", user, expect=200)
     _refused(await env.client.get(f"/v2/{repo}/tags/list", headers=bearer(token)))
     _refused(await env.client.get(f"/v2/{repo}/tags/list", headers=who))
     # the user's own password is untouched

@@ -60,7 +60,7 @@ class World:
     layer_digest: str
     oauth_token: str
     client_id: str
-    prototype_id: int
+    prototype_id: str
     token_uuid: str  # an application token of owner
     user_robot: str  # shortname of owner's personal robot
     upload: str = ""  # an upload session on A/app (started by the superuser)
@@ -76,7 +76,7 @@ class World:
             "shortname": "reader",
             "ushort": self.user_robot,
             "client_id": self.client_id,
-            "prototype_id": str(self.prototype_id),
+            "prototype_id": self.prototype_id,
             "token_uuid": self.token_uuid,
             "repo": self.repo,
             "kind": "team",
@@ -132,7 +132,7 @@ class World:
             json_body={"role": "read", "delegate": {"name": "readers", "kind": "team"}},
             expect=201,
         )
-        return {"prototype_id": str(r.json()["id"])}
+        return {"prototype_id": r.json()["id"]}
 
     async def fresh_app(self) -> dict[str, str]:
         r = await self.env.api(
@@ -148,7 +148,7 @@ class World:
         r = await self.env.api(
             "POST", "/user/apptoken", self.users["owner"], json_body={"title": "fresh"}, expect=201
         )
-        return {"token_uuid": r.json()["uuid"]}
+        return {"token_uuid": r.json()["token"]["uuid"]}
 
     async def fresh_user(self) -> dict[str, str]:
         name = fresh_name("usr")
@@ -245,7 +245,7 @@ async def build_world(env: Env) -> World:
         json_body={"role": "read", "delegate": {"name": "readers", "kind": "team"}},
         expect=201,
     )
-    prototype_id = int(r.json()["id"])
+    prototype_id = r.json()["id"]
     r = await env.api(
         "POST",
         "/user/apptoken",
@@ -253,7 +253,7 @@ async def build_world(env: Env) -> World:
         json_body={"title": "ci", "expiration": (datetime.now(UTC) + timedelta(days=1)).isoformat()},
         expect=201,
     )
-    token_uuid = r.json()["uuid"]
+    token_uuid = r.json()["token"]["uuid"]
     await env.api("PUT", "/user/robots/mine", owner, json_body={}, expect=201)
     all_users = dict(users)
     all_users["admin"] = env.admin

@@ -35,6 +35,7 @@ ORG = "/organization/{org}"
 REPO = "/repository/{org}/priv"
 ROWS: list[Row] = [
     # sign in / up / out, home
+    ("GET", "/csrf_token", "/csrf_token", 200, 200, 200, 200, 200),
     ("GET", "/signin", "/signin", 200, 303, 303, 303, 303),
     ("POST", "/signin", "/signin", 400, 400, 400, 400, 400),
     ("GET", "/signup", "/signup", 200, 200, 200, 200, 200),
@@ -83,10 +84,10 @@ ROWS: list[Row] = [
     ),
     ("GET", "/organization/{org}/defaults", ORG + "/defaults", 303, 404, 403, 200, 200),
     ("POST", "/organization/{org}/defaults", ORG + "/defaults", 303, 404, 403, S, S),
-    ("POST", "/organization/{org}/defaults/{default_id:int}", ORG + "/defaults/{default}", 303, 404, 403, S, S),
+    ("POST", "/organization/{org}/defaults/{default_id}", ORG + "/defaults/{default}", 303, 404, 403, S, S),
     (
         "POST",
-        "/organization/{org}/defaults/{default_id:int}/delete",
+        "/organization/{org}/defaults/{default_id}/delete",
         ORG + "/defaults/{default}/delete",
         303, 404, 403, S, S,
     ),
@@ -227,7 +228,7 @@ async def world(env: Env, browser: BrowserFactory, uid: str) -> World:
     )
     client = r.json()["client_id"]
     r = await env.api("POST", "/user/apptoken", owner, json_body={"title": "t"}, expect=201)
-    token = r.json()["uuid"]
+    token = r.json()["token"]["uuid"]
     values = {
         "org": org,
         "member": member.name,

@@ -309,7 +309,7 @@ async def test_admin_adds_changes_and_removes_default_permissions(
     grants = {(g.kind, g.name, g.role) for g in await env.services.permissions.grants(f"{w.org}/built")}
     assert {("team", "readers", "read"), ("robot", f"{w.org}+ci", "write")} <= grants
     # change and remove
-    first = defaults[0].id
+    first = defaults[0].uuid
     await b.get(f"/organization/{w.org}/defaults")
     await b.post(f"/organization/{w.org}/defaults/{first}", {"role": "admin"}, expect=303)
     assert (await env.services.permissions.defaults(w.org))[0].role == "admin"

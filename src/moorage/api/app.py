@@ -23,6 +23,7 @@ from moorage.api.routes import (
     prototypes,
     repositories,
     robots,
+    signin,
     superuser,
     tags,
     teams,
@@ -57,6 +58,7 @@ def create_api(ctx: ApiContext) -> FastAPI:
     errors.install(api)
     # the catch-all /repository/{repo} routes come last so /repository/{repo}/tag/... etc. match first
     for module in (
+        signin,
         user,
         superuser,
         organizations,

@@ -12,6 +12,7 @@ from moorage.identity.credentials import Credentials
 from moorage.identity.oauth import OAuthApplications
 from moorage.identity.orgs import Organizations
 from moorage.identity.robots import Robots
+from moorage.identity.sessions import Sessions
 from moorage.identity.throttle import LoginThrottler
 from moorage.identity.users import Users
 from moorage.registry.manifests import Manifests
@@ -24,12 +25,14 @@ class ApiContext:
     base_url: str
     allow_org_creation: bool
     max_page_size: int
+    secure_cookies: bool
     users: Users
     organizations: Organizations
     robots: Robots
     app_tokens: AppTokens
     oauth: OAuthApplications
     credentials: Credentials
+    sessions: Sessions
     throttle: LoginThrottler
     permissions: Permissions
     authorizer: Authorizer

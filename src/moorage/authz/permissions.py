@@ -8,6 +8,7 @@ repository in an organization without being one of its admins gets admin on it (
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, replace
 
 from sqlalchemy import delete, select
@@ -45,7 +46,8 @@ class Grant:
 
 @dataclass(frozen=True, slots=True)
 class DefaultPermissionInfo:
-    id: int
+    id: int  # creation order
+    uuid: str  # what callers name it by (Quay's prototype id)
     delegate_kind: str
     delegate: str
     role: str
@@ -282,6 +284,7 @@ class Permissions:
             kind, name = "robot", f"{row.name}+{row.shortname}" if row else None
         return DefaultPermissionInfo(
             d.id,
+            d.uuid,
             kind,
             name or "?",
             d.role,
@@ -320,6 +323,7 @@ class Permissions:
                 else None
             )
             d = DefaultPermission(
+                uuid=str(uuid.uuid4()),
                 namespace_id=org_id,
                 role=role,
                 activating_user_id=act_user,
@@ -329,36 +333,48 @@ class Permissions:
             s.add(d)
             await s.flush()
             await self.audit.add(
-                s, "create_prototype_permission", actor, namespace=org, delegate=delegate, role=role
+                s,
+                "create_prototype_permission",
+                actor,
+                namespace=org,
+                id=d.uuid,
+                delegate=delegate,
+                role=role,
             )
             return await self._default_info(s, d)
 
     async def update_default(
-        self, org: str, default_id: int, role: str, actor: Actor
+        self, org: str, default_uuid: str, role: str, actor: Actor
     ) -> DefaultPermissionInfo:
         _check_role(role)
         async with self.db.write() as s:
             org_id = await self._org(s, org)
-            d = await s.get(DefaultPermission, default_id)
-            if d is None or d.namespace_id != org_id:
+            d = (
+                await s.execute(
+                    select(DefaultPermission).where(
+                        DefaultPermission.uuid == default_uuid, DefaultPermission.namespace_id == org_id
+                    )
+                )
+            ).scalar()
+            if d is None:
                 raise NotFound("no such default permission")
             d.role = role
             await self.audit.add(
-                s, "modify_prototype_permission", actor, namespace=org, id=default_id, role=role
+                s, "modify_prototype_permission", actor, namespace=org, id=default_uuid, role=role
             )
             return await self._default_info(s, d)
 
-    async def delete_default(self, org: str, default_id: int, actor: Actor) -> None:
+    async def delete_default(self, org: str, default_uuid: str, actor: Actor) -> None:
         async with self.db.write() as s:
             org_id = await self._org(s, org)
             res = await s.execute(
                 delete(DefaultPermission).where(
-                    DefaultPermission.id == default_id, DefaultPermission.namespace_id == org_id
+                    DefaultPermission.uuid == default_uuid, DefaultPermission.namespace_id == org_id
                 )
             )
             if res.rowcount == 0:  # type: ignore[attr-defined]
                 raise NotFound("no such default permission")
-            await self.audit.add(s, "delete_prototype_permission", actor, namespace=org, id=default_id)
+            await self.audit.add(s, "delete_prototype_permission", actor, namespace=org, id=default_uuid)
 
     @staticmethod
     async def _with_id(s: AsyncSession, actor: Actor) -> Actor:

@@ -37,7 +37,7 @@ def _grant_json(g: Grant) -> dict[str, str]:
 
 def _default_json(d: DefaultPermissionInfo) -> dict[str, Any]:
     return {
-        "id": d.id,
+        "id": d.uuid,
         "delegate_kind": d.delegate_kind,
         "delegate": d.delegate,
         "role": d.role,
@@ -148,7 +148,7 @@ def prototype_list(
         ("id", "kind", "delegate", "role", "when created by"),
         (
             (
-                d.id,
+                d.uuid,
                 d.delegate_kind,
                 d.delegate,
                 d.role,
@@ -197,7 +197,7 @@ def prototype_add(
     report(
         as_json,
         _default_json(d),
-        f"Added default permission #{d.id}: {kind} [bold]{escape(name)}[/bold] gets {d.role} "
+        f"Added default permission {d.uuid}: {kind} [bold]{escape(name)}[/bold] gets {d.role} "
         f"on new repositories of {escape(org)}.",
     )
 
@@ -205,7 +205,7 @@ def prototype_add(
 @prototype_app.command("remove")
 def prototype_remove(
     org: OrgArg,
-    prototype_id: Annotated[int, typer.Argument(help="the id shown by `moorage prototype list`")],
+    prototype_id: Annotated[str, typer.Argument(help="the id (a uuid) shown by `moorage prototype list`")],
     as_json: JsonOpt = False,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
@@ -220,5 +220,5 @@ def prototype_remove(
     report(
         as_json,
         {"organization": org, "deleted": prototype_id},
-        f"Removed default permission #{prototype_id} of {escape(org)}.",
+        f"Removed default permission {escape(prototype_id)} of {escape(org)}.",
     )

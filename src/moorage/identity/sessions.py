@@ -5,6 +5,9 @@ SHA-256, the user, a per-session CSRF token, the expiry and the user's credentia
 sign-in. Signing out deletes the row; disabling a user, deleting them or changing their password
 (by any route: UI, API, CLI) moves the generation and so ends their sessions. Sessions expire after
 ``idle_seconds`` without a request and in any case after ``lifetime_seconds``.
+
+The cookie's name and attributes and the CSRF rule's names live here too, for the two edges that
+start sessions: the UI's sign-in form and the REST API's ``POST /api/v1/signin`` (Quay's).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select, update
 
@@ -24,6 +28,15 @@ from moorage.domain.principal import Principal
 from moorage.identity.secretbox import token_hash
 
 _SEEN_RESOLUTION = timedelta(minutes=5)  # last_seen_at (the idle clock) is refreshed at most this often
+
+SESSION_COOKIE = "moorage_session"
+CSRF_COOKIE = "moorage_csrf"  # signed-out visitors' double-submit token
+CSRF_HEADER = "x-csrf-token"
+
+
+def same_token(a: str | None, b: str | None) -> bool:
+    """Whether a sent CSRF token matches the expected one (both non-empty, constant time)."""
+    return bool(a) and bool(b) and secrets.compare_digest(str(a), str(b))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +102,18 @@ class Sessions:
                 )
             )
         return NewSession(token, csrf, expires)
+
+    def cookie(self, new: NewSession, *, secure: bool) -> dict[str, Any]:
+        """The ``set_cookie`` arguments of a new session's cookie (HttpOnly, SameSite=Lax)."""
+        return {
+            "key": SESSION_COOKIE,
+            "value": new.token,
+            "max_age": int(self.lifetime.total_seconds()),
+            "httponly": True,
+            "samesite": "lax",
+            "secure": secure,
+            "path": "/",
+        }
 
     async def resolve(self, token: str) -> SessionInfo | None:
         """The signed-in user of a session cookie, or None (unknown, expired, idle, user disabled)."""

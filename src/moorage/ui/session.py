@@ -11,16 +11,22 @@ cookie instead (double submit), so the sign-in and sign-up forms are protected t
 from __future__ import annotations
 
 import json
-import secrets
 from http.cookies import SimpleCookie
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from moorage.identity.sessions import Sessions
+from moorage.identity.sessions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, Sessions, same_token
 
-SESSION_COOKIE = "moorage_session"
-CSRF_COOKIE = "moorage_csrf"
-CSRF_HEADER = "x-csrf-token"
+__all__ = [
+    "CSRF_COOKIE",
+    "CSRF_FIELD",
+    "CSRF_HEADER",
+    "SESSION_COOKIE",
+    "UNSAFE",
+    "SessionLayer",
+    "same_token",
+]
+
 CSRF_FIELD = "csrf_token"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -42,10 +48,6 @@ def header(scope: Scope, name: bytes) -> str | None:
         if k == name:
             return str(v.decode("latin-1"))
     return None
-
-
-def same_token(a: str | None, b: str | None) -> bool:
-    return bool(a) and bool(b) and secrets.compare_digest(str(a), str(b))
 
 
 class SessionLayer:

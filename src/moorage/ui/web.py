@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
 from jinja2 import Environment
@@ -89,6 +89,9 @@ def flash_of(request: Request) -> str | None:
     return unquote(raw)[:300] if raw else None
 
 
+_R = TypeVar("_R", bound=Response)
+
+
 def render(request: Request, template: str, status: int = 200, **variables: Any) -> HTMLResponse:
     c = ctx(request)
     flash = flash_of(request)
@@ -111,13 +114,19 @@ def render(request: Request, template: str, status: int = 200, **variables: Any)
     response = HTMLResponse(body, status_code=status)
     if flash and not is_htmx(request):
         response.delete_cookie(FLASH_COOKIE, path="/")
+    return with_csrf_cookie(request, response)
+
+
+def with_csrf_cookie(request: Request, response: _R) -> _R:
+    """Set the signed-out visitor's CSRF cookie when :func:`csrf_token` made a new token (and drop
+    a session cookie that no longer signs anyone in)."""
     if getattr(request.state, "new_csrf_cookie", False):
         response.set_cookie(
             CSRF_COOKIE,
             request.state.csrf_token,
             httponly=True,
             samesite="lax",
-            secure=c.settings.secure_cookies,
+            secure=ctx(request).settings.secure_cookies,
             path="/",
         )
     if getattr(request.state, "stale_session", False):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
 from moorage.api.access import require_org_role
@@ -15,6 +15,9 @@ from moorage.api.routes.schemas import Deleted, RepoRole
 from moorage.authz.permissions import DefaultPermissionInfo
 
 router = APIRouter(tags=["default permissions"])
+
+# Quay's prototype ids are uuid strings; any other text names no default permission (404)
+PrototypeId = Annotated[str, Path(max_length=36, description="the uuid of the default permission")]
 
 
 class Delegate(BaseModel):
@@ -51,7 +54,7 @@ class PrototypeUpdate(BaseModel):
 
 
 class PrototypeOut(BaseModel):
-    id: int
+    id: str = Field(description="a uuid, as in Quay")
     role: str
     delegate: DelegateUser | DelegateTeam
     activating_user: Activating | None = None
@@ -65,7 +68,7 @@ class PrototypeList(BaseModel):
 
 def _out(d: DefaultPermissionInfo) -> PrototypeOut:
     return PrototypeOut(
-        id=d.id,
+        id=d.uuid,
         role=d.role,
         delegate=(
             DelegateTeam(name=d.delegate, kind="team")
@@ -119,7 +122,7 @@ async def create_prototype(
 )
 async def update_prototype(
     org: str,
-    prototype_id: int,
+    prototype_id: PrototypeId,
     body: PrototypeUpdate,
     caller: ApiCaller = Depends(signed_in_user),
     ctx: ApiContext = Depends(get_ctx),
@@ -131,7 +134,7 @@ async def update_prototype(
 @router.delete("/organization/{org}/prototypes/{prototype_id}", response_model=Deleted, summary="Remove it")
 async def delete_prototype(
     org: str,
-    prototype_id: int,
+    prototype_id: PrototypeId,
     caller: ApiCaller = Depends(signed_in_user),
     ctx: ApiContext = Depends(get_ctx),
 ) -> Deleted:

@@ -7,11 +7,10 @@ from datetime import datetime
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from moorage.api.auth import ApiCaller, get_ctx, signed_in_user
+from moorage.api.auth import ApiCaller, get_ctx, user_admin
 from moorage.api.context import ApiContext
 from moorage.api.pagination import Page, paginate
 from moorage.api.routes.schemas import Deleted, NotBlank
-from moorage.domain.errors import Forbidden
 from moorage.identity.apptokens import AppTokenInfo
 
 router = APIRouter(tags=["application tokens"])
@@ -32,6 +31,12 @@ class AppTokenOut(BaseModel):
     token_code: str | None = Field(None, description="the secret; shown only once, right after creation")
 
 
+class AppTokenEnvelope(BaseModel):
+    """Quay's shape for one token: ``{"token": {...}}``."""
+
+    token: AppTokenOut
+
+
 class AppTokenList(BaseModel):
     tokens: list[AppTokenOut]
     next_page: str | None = None
@@ -50,15 +55,15 @@ def _out(t: AppTokenInfo) -> AppTokenOut:
 
 
 def _user_id(caller: ApiCaller) -> int:
-    if caller.principal.via == "oauth":
-        raise Forbidden("OAuth tokens cannot manage application tokens")
+    """The account whose tokens these are (``user_admin``: OAuth tokens need the user:admin scope,
+    as in Quay)."""
     assert caller.principal.id is not None
     return caller.principal.id
 
 
 @router.get("/user/apptoken", response_model=AppTokenList, summary="The caller's application tokens")
 async def list_tokens(
-    page: Page = Depends(), caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
+    page: Page = Depends(), caller: ApiCaller = Depends(user_admin), ctx: ApiContext = Depends(get_ctx)
 ) -> AppTokenList:
     tokens, nxt = paginate(await ctx.app_tokens.list(_user_id(caller)), page, lambda t: t.uuid)
     return AppTokenList(tokens=[_out(t) for t in tokens], next_page=nxt)
@@ -66,29 +71,33 @@ async def list_tokens(
 
 @router.post(
     "/user/apptoken",
-    response_model=AppTokenOut,
+    response_model=AppTokenEnvelope,
     status_code=201,
     summary="Create an application token (its secret is shown once)",
 )
 async def create_token(
-    body: AppTokenIn, caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
-) -> AppTokenOut:
+    body: AppTokenIn, caller: ApiCaller = Depends(user_admin), ctx: ApiContext = Depends(get_ctx)
+) -> AppTokenEnvelope:
     t = await ctx.app_tokens.create(
         _user_id(caller), body.title, expires_at=body.expiration, actor=caller.actor
     )
-    return _out(t)
+    return AppTokenEnvelope(token=_out(t))
 
 
-@router.get("/user/apptoken/{token_uuid}", response_model=AppTokenOut, summary="One application token")
+@router.get(
+    "/user/apptoken/{token_uuid}",
+    response_model=AppTokenEnvelope,
+    summary="One application token (its secret is never shown again)",
+)
 async def get_token(
-    token_uuid: str, caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
-) -> AppTokenOut:
-    return _out(await ctx.app_tokens.get(_user_id(caller), token_uuid))
+    token_uuid: str, caller: ApiCaller = Depends(user_admin), ctx: ApiContext = Depends(get_ctx)
+) -> AppTokenEnvelope:
+    return AppTokenEnvelope(token=_out(await ctx.app_tokens.get(_user_id(caller), token_uuid)))
 
 
 @router.delete("/user/apptoken/{token_uuid}", response_model=Deleted, summary="Revoke an application token")
 async def revoke_token(
-    token_uuid: str, caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
+    token_uuid: str, caller: ApiCaller = Depends(user_admin), ctx: ApiContext = Depends(get_ctx)
 ) -> Deleted:
     await ctx.app_tokens.revoke(_user_id(caller), token_uuid, caller.actor)
     return Deleted()

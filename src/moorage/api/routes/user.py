@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from moorage.api.auth import ApiCaller, current_caller, get_ctx, require_scope
+from moorage.api.auth import ApiCaller, get_ctx, require_scope, signed_in
 from moorage.api.context import ApiContext
-from moorage.domain.errors import Unauthenticated
 
 router = APIRouter(tags=["user"])
 
@@ -19,7 +18,7 @@ class OrgMembership(BaseModel):
 
 
 class UserOut(BaseModel):
-    anonymous: bool
+    anonymous: bool = Field(description="always false: an anonymous caller is answered 401")
     username: str | None = None
     kind: str | None = None
     email: str | None = None
@@ -28,13 +27,13 @@ class UserOut(BaseModel):
     scopes: list[str] | None = None
 
 
-@router.get("/user/", response_model=UserOut, summary="The caller")
-async def get_user(
-    caller: ApiCaller = Depends(current_caller), ctx: ApiContext = Depends(get_ctx)
-) -> UserOut:
+@router.get(
+    "/user/",
+    response_model=UserOut,
+    summary="The caller (anonymous callers get 401, as in Quay)",
+)
+async def get_user(caller: ApiCaller = Depends(signed_in), ctx: ApiContext = Depends(get_ctx)) -> UserOut:
     p = caller.principal
-    if p.is_anonymous:
-        raise Unauthenticated("not signed in")
     require_scope(caller, "user:read")
     email = None
     if p.kind == "user":

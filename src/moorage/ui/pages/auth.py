@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from moorage.domain.actor import Actor
 from moorage.domain.errors import RegistryError, ServiceError, Throttled, as_service_error
 from moorage.ui.session import SESSION_COOKIE
-from moorage.ui.web import ctx, field, form, me, page, redirect, render, safe_next
+from moorage.ui.web import (
+    csrf_token,
+    ctx,
+    field,
+    form,
+    me,
+    page,
+    redirect,
+    render,
+    safe_next,
+    with_csrf_cookie,
+)
 
 
 def _ip(request: Request) -> str | None:
@@ -19,15 +30,7 @@ async def _start_session(request: Request, user_id: int, target: str, flash: str
     c = ctx(request)
     new = await c.sessions.create(user_id, _ip(request), request.headers.get("user-agent"))
     response = redirect(request, target, flash)
-    response.set_cookie(
-        SESSION_COOKIE,
-        new.token,
-        max_age=int(c.sessions.lifetime.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=c.settings.secure_cookies,
-        path="/",
-    )
+    response.set_cookie(**c.sessions.cookie(new, secure=c.settings.secure_cookies))
     return response
 
 
@@ -58,6 +61,14 @@ async def signin(request: Request) -> Response:
         # robots and tokens are for programs; a person signs in with their password
         return again("Wrong username or password.", 401)
     return await _start_session(request, principal.id, target)
+
+
+async def csrf_token_json(request: Request) -> Response:
+    """Quay's ``GET /csrf_token``: the token an API client sends as ``X-CSRF-Token`` with
+    ``POST /api/v1/signin`` (signed out: the double-submit cookie's, set here when missing) and,
+    once signed in, with every unsafe API request its session cookie authenticates."""
+    response = JSONResponse({"csrf_token": csrf_token(request)}, headers={"Cache-Control": "no-store"})
+    return with_csrf_cookie(request, response)
 
 
 async def signout(request: Request) -> Response:
@@ -143,6 +154,7 @@ async def signup(request: Request) -> Response:
 
 
 routes = [
+    page("/csrf_token", csrf_token_json),
     page("/signin", signin_page, name="signin"),
     page("/signin", signin, methods=("POST",)),
     page("/signout", signout, methods=("POST",), name="signout"),

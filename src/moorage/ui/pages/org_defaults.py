@@ -137,6 +137,6 @@ async def delete_default(request: Request) -> Response:
 routes = [
     page("/organization/{org}/defaults", defaults),
     page("/organization/{org}/defaults", add_default, methods=("POST",)),
-    page("/organization/{org}/defaults/{default_id:int}", change_default, methods=("POST",)),
-    page("/organization/{org}/defaults/{default_id:int}/delete", delete_default, methods=("POST",)),
+    page("/organization/{org}/defaults/{default_id}", change_default, methods=("POST",)),
+    page("/organization/{org}/defaults/{default_id}/delete", delete_default, methods=("POST",)),
 ]
