@@ -135,24 +135,6 @@ class AuditLog:
         async with self.db.write() as s:
             await self.add(s, kind, actor, namespace=namespace, repository=repository, **meta)
 
-    def queue(
-        self,
-        kind: str,
-        actor: Actor | None,
-        *,
-        namespace: str | None = None,
-        repository: str | None = None,
-        **meta: Any,
-    ) -> None:
-        """Queue a high-volume event without waiting; when the queue is full it is dropped (counted)."""
-        if len(self._rows) >= self.max_queue:
-            self._wake.set()
-            self._drop()
-            return
-        self._rows.append(_row(kind, actor, namespace, repository, meta))
-        if len(self._rows) >= self.batch:
-            self._wake.set()
-
     async def enqueue(
         self,
         kind: str,
