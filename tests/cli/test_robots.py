@@ -21,7 +21,9 @@ def test_create_prints_token_and_login_line(org: Cli) -> None:
     revealed = org.json("robot", "token", "acme", "ci")
     assert revealed["token"] == token
     assert revealed["docker_login"] == f"docker login -u='acme+ci' -p='{token}' 127.0.0.1:5000"
-    assert org.ok("robot", "token", "acme", "ci").stdout.splitlines()[0] == token
+    shown = org.ok("robot", "token", "acme", "ci")
+    assert shown.stdout == token + "\n"  # the token alone: TOKEN=$(moorage robot token acme+ci)
+    assert f"docker login -u='acme+ci' -p='{token}' 127.0.0.1:5000" in shown.stderr
 
 
 def test_create_json_expiry_list(org: Cli) -> None:
@@ -76,9 +78,9 @@ def test_login_lines_name_the_address_the_server_announced(org: Cli) -> None:
     token = robot["token"]
     assert robot["registry"] == "http://127.0.0.1:5400"
     assert robot["docker_login"] == f"docker login -u='acme+ci' -p='{token}' 127.0.0.1:5400"
-    lines = org.ok("robot", "token", "acme+ci").stdout.splitlines()
-    assert lines[0] == token
-    assert f"docker login -u='acme+ci' -p='{token}' 127.0.0.1:5400" in lines
+    shown = org.ok("robot", "token", "acme+ci")
+    assert shown.stdout == token + "\n"
+    assert f"docker login -u='acme+ci' -p='{token}' 127.0.0.1:5400" in shown.stderr.splitlines()
     # --public-url wins over the recorded address (a proxy in front of the server)
     out = org.ok("robot", "regenerate", "acme+ci", "--public-url", "https://registry.acme.test/").stdout
     assert "Log in to https://registry.acme.test with:" in out

@@ -15,6 +15,7 @@ from moorage.cli.common import (
     PublicUrlOpt,
     call,
     cli_actor,
+    err_console,
     fail,
     open_settings,
     parse_time,
@@ -161,7 +162,8 @@ def token(
     database_url: DbOpt = None,
     public_url: PublicUrlOpt = None,
 ) -> None:
-    """Reveal a robot's current token (and the `docker login` and `podman login` lines)."""
+    """Reveal a robot's current token: the token alone on stdout (so `TOKEN=$(moorage robot token
+    ns+name)` works), the `docker login` and `podman login` lines on stderr."""
     namespace, short_name = robot_name(robot, short)
     settings = open_settings(data_dir, config, database_url)
 
@@ -176,7 +178,7 @@ def token(
         return
     print(info.token)
     for line in logins.values():
-        console.print(f"[dim]{escape(line)}[/dim]", soft_wrap=True)
+        err_console.print(f"[dim]{escape(line)}[/dim]", soft_wrap=True)
 
 
 @app.command("regenerate")
