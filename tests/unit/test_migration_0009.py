@@ -2,34 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
-from tests.conftest import _create_database, _drop_database, _with_database, postgres_admin_url
 
-from moorage.config import load_settings
 from moorage.db.migrate import upgrade_async
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield load_settings(None, data_dir=tmp_path).resolved_database_url
-        return
-    admin = postgres_admin_url()
-    name = f"moorage_test_{secrets.token_hex(6)}"
-    await _create_database(admin, name)
-    try:
-        yield load_settings(
-            None, data_dir=tmp_path, database_url=_with_database(admin, name)
-        ).resolved_database_url
-    finally:
-        await _drop_database(admin, name)
 
 
 async def test_orphaned_repositories_get_a_namespace(fresh_url: str) -> None:
