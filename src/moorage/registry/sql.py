@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import ColumnElement, Table, and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moorage.db.models import Base, Repository
+from moorage.db.models import Base, Repository, Tag
 
 
 def _insert(session: AsyncSession, model: type[Base]) -> Any:
@@ -52,3 +53,11 @@ async def lock_repository(session: AsyncSession, repository_id: int) -> bool:
         return True
     stmt = select(Repository.id).where(Repository.id == repository_id).with_for_update(key_share=True)
     return (await session.execute(stmt)).scalar() is not None
+
+
+def live_tag(now: datetime) -> ColumnElement[bool]:
+    """The one definition of a live tag: its row is open and it has not expired by ``now``.
+
+    An expired tag is gone from ``/v2`` and the tag lists at once, before any job closes its row.
+    """
+    return and_(Tag.lifetime_end.is_(None), or_(Tag.expires_at.is_(None), Tag.expires_at > now))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from moorage.db.models.base import Base, utcnow
@@ -19,3 +19,5 @@ class Namespace(Base):
     email: Mapped[str | None] = mapped_column(String(320), default=None)
     created_by: Mapped[str | None] = mapped_column(String(255), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # How long ended tags stay restorable (time machine); None: the registry default.
+    tag_expiration_s: Mapped[int | None] = mapped_column(Integer, default=None)

@@ -11,7 +11,9 @@ from moorage.db.models.base import Base, ordered_name, utcnow
 class Tag(Base):
     """A temporal tag: moving or deleting a tag ends this row (lifetime_end) and, for a move, starts another.
 
-    At most one live row (lifetime_end IS NULL) exists per (repository, name).
+    At most one open row (lifetime_end IS NULL) exists per (repository, name). ``expires_at``, when
+    set, ends the tag's life at that moment without a write: a tag is live when its row is open and
+    not past ``expires_at`` (``registry.sql.live_tag``, the one place that rule is written).
     """
 
     __tablename__ = "tag"
@@ -21,7 +23,8 @@ class Tag(Base):
     name: Mapped[str] = mapped_column(ordered_name(128))
     manifest_id: Mapped[int] = mapped_column(ForeignKey("manifest.id", ondelete="CASCADE"), index=True)
     lifetime_start: Mapped[datetime] = mapped_column(default=utcnow)
-    lifetime_end: Mapped[datetime | None] = mapped_column(default=None)
+    lifetime_end: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
     created_by: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (
