@@ -93,6 +93,15 @@ class Settings(BaseSettings):
         0, ge=0, le=256, description="argon2 hashes computed at once per worker process; 0 = cores / workers"
     )
 
+    # -- image lifecycle
+    default_tag_expiration_s: int = Field(
+        14 * 86400,
+        ge=0,
+        le=10 * 365 * 86400,
+        description="how long deleted, moved and expired tags stay restorable (time machine) in a namespace "
+        "that has not chosen its own window",
+    )
+
     # -- accounts and security
     secret_key: str | None = Field(
         None, description="base64 of 32 bytes encrypting secrets at rest; default: <data_dir>/keys/secret.key"

@@ -25,6 +25,8 @@ class Tag(Base):
     lifetime_start: Mapped[datetime] = mapped_column(default=utcnow)
     lifetime_end: Mapped[datetime | None] = mapped_column(default=None, index=True)
     expires_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    # Set on the tag itself (API, or the ``quay.immutable=true`` label); policies add rules by pattern.
+    immutable: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     created_by: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (
