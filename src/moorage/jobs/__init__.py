@@ -1,0 +1,1 @@
+"""Durable background jobs in the metadata database: queue, leases, retries, periodic schedules."""
