@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, or_, select
+from sqlalchemy import ColumnElement, Table, and_, case, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,3 +61,9 @@ def live_tag(now: datetime) -> ColumnElement[bool]:
     An expired tag is gone from ``/v2`` and the tag lists at once, before any job closes its row.
     """
     return and_(Tag.lifetime_end.is_(None), or_(Tag.expires_at.is_(None), Tag.expires_at > now))
+
+
+def ended_at(now: datetime) -> ColumnElement[datetime]:
+    """The instant an open tag row ends when it is closed at ``now``: its ``expires_at`` when that has
+    already passed (history then shows when the tag really went away), else ``now``."""
+    return case((and_(Tag.expires_at.is_not(None), Tag.expires_at <= now), Tag.expires_at), else_=now)
