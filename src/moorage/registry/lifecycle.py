@@ -79,12 +79,16 @@ class TagLifecycle:
             ).scalar()
         return self.default_window_s if chosen is None else int(chosen)
 
-    async def set_namespace_window(self, namespace: str, seconds: int, actor: Actor | None) -> int:
-        """Choose a namespace's time machine window among ``window_options`` (InvalidInput otherwise,
-        NotFound for an unknown namespace). Audited as ``change_tag_expiration_window``."""
+    def check_window(self, seconds: int) -> None:
+        """InvalidInput unless ``seconds`` is one of the configured ``window_options``."""
         if seconds not in self.window_options:
             allowed = ", ".join(f"{o} ({_human(o)})" for o in self.window_options)
             raise InvalidInput(f"tag_expiration_s must be one of {allowed}; {seconds} is not")
+
+    async def set_namespace_window(self, namespace: str, seconds: int, actor: Actor | None) -> int:
+        """Choose a namespace's time machine window among ``window_options`` (InvalidInput otherwise,
+        NotFound for an unknown namespace). Audited as ``change_tag_expiration_window``."""
+        self.check_window(seconds)
         async with self.db.write() as s:
             row = (
                 await s.execute(
@@ -117,6 +121,19 @@ class TagLifecycle:
         return self.default_window_s if chosen is None else int(chosen)
 
     # -- per-tag expiration
+    def check_expiration(self, expires_at: datetime) -> None:
+        """InvalidInput unless ``expires_at`` is in the future and at most ``max_expiration_s`` ahead."""
+        now = datetime.now(UTC)
+        if expires_at <= now:
+            raise InvalidInput(
+                f"the expiration {expires_at.isoformat(timespec='seconds')} is not in the future"
+            )
+        if expires_at > now + timedelta(seconds=self.max_expiration_s):
+            raise InvalidInput(
+                f"the expiration may be at most {_human(self.max_expiration_s)} "
+                f"({self.max_expiration_s} seconds) from now"
+            )
+
     async def set_expiration(
         self, repository: str, tag: str, expires_at: datetime | None, actor: Actor | None
     ) -> ExpirationChange:
@@ -129,13 +146,7 @@ class TagLifecycle:
         now = datetime.now(UTC)
         if expires_at is not None:
             expires_at = expires_at.astimezone(UTC)
-            if expires_at <= now:
-                raise InvalidInput("the expiration must be in the future")
-            if expires_at > now + timedelta(seconds=self.max_expiration_s):
-                raise InvalidInput(
-                    f"the expiration may be at most {self.max_expiration_s} seconds "
-                    f"({self.max_expiration_s // 86400} days) from now"
-                )
+            self.check_expiration(expires_at)
         if not is_valid_tag(tag):
             raise InvalidInput(f"invalid tag {tag[:140]!r}")
         async with self.db.write() as s:

@@ -14,7 +14,7 @@ from moorage.api.errors import also
 from moorage.api.pagination import Page
 from moorage.api.partial import given
 from moorage.api.routes.schemas import Deleted, NamespaceName
-from moorage.domain.errors import Forbidden, NotFound
+from moorage.domain.errors import Forbidden, InvalidInput, NotFound
 
 router = APIRouter(tags=["organizations"])
 
@@ -28,6 +28,11 @@ class OrgUpdate(BaseModel):
     """Only the keys sent change (absent keys keep their value)."""
 
     email: str | None = Field(None, max_length=320)
+    tag_expiration_s: int | None = Field(
+        None,
+        ge=0,
+        description="the time machine window in seconds: one of the registry's tag_expiration_options",
+    )
 
 
 class OrgOut(BaseModel):
@@ -37,6 +42,9 @@ class OrgOut(BaseModel):
     role: str | None = Field(None, description="the caller's strongest team role: member, creator or admin")
     is_admin: bool = False
     is_member: bool = False
+    tag_expiration_s: int | None = Field(
+        None, description="how long deleted, moved and expired tags stay restorable (seconds)"
+    )
 
 
 class OrgTeam(BaseModel):
@@ -124,6 +132,7 @@ async def get_org(
         role=role,
         is_admin=role == "admin",
         is_member=True,
+        tag_expiration_s=await ctx.lifecycle.namespace_window(org),
         teams={
             t.name: OrgTeam(
                 name=t.name,
@@ -138,14 +147,30 @@ async def get_org(
     )
 
 
-@router.put("/organization/{org}", response_model=OrgOut, summary="Change an organization's e-mail")
+@router.put(
+    "/organization/{org}",
+    response_model=OrgOut,
+    summary="Change an organization's e-mail and/or time machine window (tag_expiration_s)",
+)
 async def update_org(
     org: str, body: OrgUpdate, caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
 ) -> OrgOut:
     await require_org_role(ctx, caller, org, "admin")
+    if "tag_expiration_s" in body.model_fields_set:
+        if body.tag_expiration_s is None:
+            raise InvalidInput("tag_expiration_s may not be null")
+        ctx.lifecycle.check_window(body.tag_expiration_s)  # refused before anything changes
     info = await ctx.organizations.update(org, email=given(body, "email", body.email), actor=caller.actor)
+    if body.tag_expiration_s is not None:
+        await ctx.lifecycle.set_namespace_window(org, body.tag_expiration_s, caller.actor)
     return OrgOut(
-        name=info.name, email=info.email, created=info.created_at, role="admin", is_admin=True, is_member=True
+        name=info.name,
+        email=info.email,
+        created=info.created_at,
+        role="admin",
+        is_admin=True,
+        is_member=True,
+        tag_expiration_s=await ctx.lifecycle.namespace_window(org),
     )
 
 
