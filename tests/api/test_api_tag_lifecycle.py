@@ -51,15 +51,20 @@ async def test_set_and_clear_expiration(env: Env, uid: str) -> None:
     owner, repo, digest = await _setup(env, uid)
     when = int(time.time()) + 3600
     r = await env.api("PUT", f"/repository/{repo}/tag/v1", owner, json_body={"expiration": when}, expect=200)
-    assert r.json()["name"] == "v1" and r.json()["moved"] is False
+    assert r.json()["name"] == "v1"
+    assert r.json()["moved"] is False
     assert _ts(r.json()["expiration"]) == when
     (tag,) = await _tags(env, repo, owner)
-    assert tag["active"] is True and tag["manifest_digest"] == digest
-    assert _ts(tag["expiration"]) == when and _ts(tag["end_ts"]) == when
+    assert tag["active"] is True
+    assert tag["manifest_digest"] == digest
+    assert _ts(tag["expiration"]) == when
+    assert _ts(tag["end_ts"]) == when
     r = await env.api("PUT", f"/repository/{repo}/tag/v1", owner, json_body={"expiration": None}, expect=200)
     assert r.json()["expiration"] is None
     (tag,) = await _tags(env, repo, owner)
-    assert tag["expiration"] is None and tag["end_ts"] is None and tag["active"] is True
+    assert tag["expiration"] is None
+    assert tag["end_ts"] is None
+    assert tag["active"] is True
     assert (await _kinds(env, repo)).count("change_tag_expiration") == 2
 
 
@@ -73,16 +78,20 @@ async def test_move_and_expiration_in_one_request(env: Env, uid: str) -> None:
         json_body={"manifest_digest": digest, "expiration": when},
         expect=200,
     )
-    assert r.json()["manifest_digest"] == digest and _ts(r.json()["expiration"]) == when
+    assert r.json()["manifest_digest"] == digest
+    assert _ts(r.json()["expiration"]) == when
     tags = {t["name"]: t for t in await _tags(env, repo, owner)}
-    assert _ts(tags["other"]["expiration"]) == when and tags["v1"]["expiration"] is None
+    assert _ts(tags["other"]["expiration"]) == when
+    assert tags["v1"]["expiration"] is None
 
 
 async def test_bad_expirations_change_nothing(env: Env, uid: str) -> None:
     owner, repo, digest = await _setup(env, uid)
     before = await _tags(env, repo, owner, onlyActiveTags="false")
     path = f"/repository/{repo}/tag/v1"
-    assert_problem(await env.api("PUT", path, owner, json_body={"expiration": time.time() - 5}), 400, "future")
+    assert_problem(
+        await env.api("PUT", path, owner, json_body={"expiration": time.time() - 5}), 400, "future"
+    )
     far = time.time() + 200 * 7 * 86400  # past the 104-week maximum
     assert_problem(await env.api("PUT", path, owner, json_body={"expiration": far}), 400, "at most")
     assert_problem(await env.api("PUT", path, owner, json_body={"expiration": 1e20}), 400)
@@ -93,7 +102,9 @@ async def test_bad_expirations_change_nothing(env: Env, uid: str) -> None:
     r = await env.api("PUT", path, owner, json_body={"manifest_digest": other, "expiration": 1})
     assert_problem(r, 400)
     assert_problem(
-        await env.api("PUT", f"/repository/{repo}/tag/nope", owner, json_body={"expiration": time.time() + 60}),
+        await env.api(
+            "PUT", f"/repository/{repo}/tag/nope", owner, json_body={"expiration": time.time() + 60}
+        ),
         404,
     )
     after = [t for t in await _tags(env, repo, owner, onlyActiveTags="false") if t["name"] == "v1"]
@@ -113,11 +124,13 @@ async def test_expired_tag_leaves_v2_at_once_and_moves_to_history(env: Env, uid:
     await asyncio.sleep(max(0.0, when - time.time()) + 0.3)
     assert await _v2_tags(env, repo, owner) == []
     r = await env.client.get(f"/v2/{repo}/manifests/v1", headers=owner.auth)
-    assert r.status_code == 404 and r.json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
+    assert r.status_code == 404
+    assert r.json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
     assert (await env.client.get(f"/v2/{repo}/manifests/{digest}", headers=owner.auth)).status_code == 200
     assert await _tags(env, repo, owner) == []
     (row,) = await _tags(env, repo, owner, onlyActiveTags="false", specificTag="v1")
-    assert row["active"] is False and abs(_ts(row["end_ts"]) - when) < 0.01
+    assert row["active"] is False
+    assert abs(_ts(row["end_ts"]) - when) < 0.01
     r = await env.api("GET", f"/repository/{repo}", owner, expect=200)
     assert r.json().get("tag_count", 0) == 0
     # deleting an expired tag: it is no longer there
@@ -140,15 +153,18 @@ async def test_expire_job_closes_rows_once_with_audit(env: Env, uid: str) -> Non
     handler = expire_handler(env.services.registry.lifecycle, batch=1)
     job = _Job()
     result = await handler(job)
-    assert result is not None and result["closed"] >= 2
+    assert result is not None
+    assert result["closed"] >= 2
     assert EXPIRE_JOB == "tags.expire"
     assert (await _kinds(env, repo)).count("tag_expired") == 2
     again = await handler(_Job())  # idempotent: nothing left to close for this repository
     assert again is not None
     assert (await _kinds(env, repo)).count("tag_expired") == 2
     rows = await _tags(env, repo, owner, onlyActiveTags="false")
-    assert {r["name"] for r in rows} == {"v1", "v2"} and not any(r["active"] for r in rows)
-    assert job.reports and job.reports[-1][0] == result["closed"]
+    assert {r["name"] for r in rows} == {"v1", "v2"}
+    assert not any(r["active"] for r in rows)
+    assert job.reports
+    assert job.reports[-1][0] == result["closed"]
 
 
 async def test_labels_set_expiry_and_immutability_at_push(env: Env, uid: str) -> None:
@@ -204,7 +220,8 @@ async def test_restore_moved_and_expired_and_deleted_manifest(env: Env, uid: str
         "POST", f"/repository/{repo}/tag/v1/restore", owner, json_body={"manifest_digest": first}, expect=200
     )
     (live,) = await _tags(env, repo, owner)
-    assert live["manifest_digest"] == first and live["expiration"] is None
+    assert live["manifest_digest"] == first
+    assert live["expiration"] is None
     # a manifest deleted by digest comes back with its tag
     await env.client.delete(f"/v2/{repo}/manifests/{second}", headers=owner.auth)
     assert (await env.client.get(f"/v2/{repo}/manifests/{second}", headers=owner.auth)).status_code == 404
@@ -212,7 +229,8 @@ async def test_restore_moved_and_expired_and_deleted_manifest(env: Env, uid: str
         "POST", f"/repository/{repo}/tag/v1/restore", owner, json_body={"manifest_digest": second}, expect=200
     )
     r = await env.client.get(f"/v2/{repo}/manifests/v1", headers=owner.auth)
-    assert r.status_code == 200 and r.headers["docker-content-digest"] == second
+    assert r.status_code == 200
+    assert r.headers["docker-content-digest"] == second
 
 
 async def test_restore_refusals_change_nothing(env: Env, uid: str) -> None:
@@ -228,7 +246,9 @@ async def test_restore_refusals_change_nothing(env: Env, uid: str) -> None:
     unknown = "sha256:" + "0" * 64
     assert_problem(await env.api("POST", path, owner, json_body={"manifest_digest": unknown}), 404)
     assert_problem(
-        await env.api("POST", f"/repository/{repo}/tag/never/restore", owner, json_body={"manifest_digest": digest}),
+        await env.api(
+            "POST", f"/repository/{repo}/tag/never/restore", owner, json_body={"manifest_digest": digest}
+        ),
         404,
     )
     assert_problem(
@@ -263,12 +283,14 @@ async def test_namespace_window_org_and_user(env: Env, uid: str) -> None:
     assert r.json()["tag_expiration_s"] == 14 * 86400
     r = await env.api("PUT", "/user/", owner, json_body={"tag_expiration_s": 28 * 86400}, expect=200)
     assert r.json()["tag_expiration_s"] == 28 * 86400
-    assert_problem(await env.api("PUT", "/user/", owner, json_body={"tag_expiration_s": 3 * 86400}), 400, "one of")
+    assert_problem(
+        await env.api("PUT", "/user/", owner, json_body={"tag_expiration_s": 3 * 86400}), 400, "one of"
+    )
     assert (await env.api("GET", "/user/", owner)).json()["tag_expiration_s"] == 28 * 86400
     entries = await env.services.audit.query(AuditQuery(namespace=org))
-    assert [e.metadata.get("tag_expiration_s") for e in entries if e.kind == "change_tag_expiration_window"] == [
-        86400
-    ]
+    assert [
+        e.metadata.get("tag_expiration_s") for e in entries if e.kind == "change_tag_expiration_window"
+    ] == [86400]
 
 
 class _Job:

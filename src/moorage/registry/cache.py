@@ -166,9 +166,7 @@ class ReadCache:
         """The cached value, or ReadCache.MISS."""
         return self._lookup((repository, key), (repository,))
 
-    def put(
-        self, repository: str, key: Any, generation: int, value: Any, ttl: float | None = None
-    ) -> None:
+    def put(self, repository: str, key: Any, generation: int, value: Any, ttl: float | None = None) -> None:
         """Cache ``value``; ``ttl`` shortens its lifetime (a tag that expires on its own, without a
         write to bump the generation, must not outlive its expiry in the cache)."""
         if generation % 2 == 0:  # odd: a write to the slot is in flight

@@ -180,9 +180,7 @@ class TagLifecycle:
         return change
 
     # -- the time machine
-    async def restore(
-        self, repository: str, tag: str, digest: str, actor: Actor | None
-    ) -> Restored:
+    async def restore(self, repository: str, tag: str, digest: str, actor: Actor | None) -> Restored:
         """Point ``tag`` at ``digest`` again, as it was, if the tag held it within the window.
 
         NotFound when the repository is unknown, when ``tag`` never pointed at ``digest``, when that

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, null, select, update
@@ -96,9 +96,7 @@ class Manifests:
             raise ManifestUnknown("manifest unknown", {"reference": reference[:200]})
         return cached  # type: ignore[no-any-return]
 
-    async def _fetch(
-        self, repository: str, reference: str
-    ) -> tuple[ManifestRecord | None, datetime | None]:
+    async def _fetch(self, repository: str, reference: str) -> tuple[ManifestRecord | None, datetime | None]:
         """The manifest a reference names, and when that answer stops being true on its own (the
         tag's expiry), so the cache never serves an expired tag."""
         cols = (Manifest.digest, Manifest.media_type, Manifest.content, Manifest.subject_digest)

@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 
 from moorage.api.access import require_repo_role
 from moorage.api.auth import ApiCaller, current_caller, get_ctx, signed_in
-from moorage.api.errors import also
 from moorage.api.context import ApiContext
+from moorage.api.errors import also
 from moorage.api.pagination import Page
 from moorage.api.routes.schemas import Deleted, DigestText, TagName
 from moorage.domain.digest import Digest
@@ -32,7 +32,8 @@ class TagOut(BaseModel):
     size: int
     start_ts: datetime
     end_ts: datetime | None = Field(
-        description="when the tag stopped (history) or will stop (a live tag with an expiration) pointing here"
+        description="when the tag stopped (history) or will stop (a live tag with an expiration) "
+        "pointing here"
     )
     expiration: datetime | None = Field(
         description="Quay's field: the same instant as end_ts; for a live tag, when it expires"
@@ -188,7 +189,9 @@ async def change_tag(
     "/repository/{repo:path}/tag/{tag}/restore",
     response_model=TagRestored,
     summary="Point a tag back at a manifest it held within the namespace's time machine window",
-    responses=also((404, "no such repository, the tag never held the manifest, or that was outside the window")),
+    responses=also(
+        (404, "no such repository, the tag never held the manifest, or that was outside the window")
+    ),
 )
 async def restore_tag(
     repo: str,
