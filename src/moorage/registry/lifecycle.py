@@ -82,7 +82,7 @@ class TagLifecycle:
     def check_window(self, seconds: int) -> None:
         """InvalidInput unless ``seconds`` is one of the configured ``window_options``."""
         if seconds not in self.window_options:
-            allowed = ", ".join(f"{o} ({_human(o)})" for o in self.window_options)
+            allowed = ", ".join(f"{o} ({human_duration(o)})" for o in self.window_options)
             raise InvalidInput(f"tag_expiration_s must be one of {allowed}; {seconds} is not")
 
     async def set_namespace_window(self, namespace: str, seconds: int, actor: Actor | None) -> int:
@@ -130,7 +130,7 @@ class TagLifecycle:
             )
         if expires_at > now + timedelta(seconds=self.max_expiration_s):
             raise InvalidInput(
-                f"the expiration may be at most {_human(self.max_expiration_s)} "
+                f"the expiration may be at most {human_duration(self.max_expiration_s)} "
                 f"({self.max_expiration_s} seconds) from now"
             )
 
@@ -213,7 +213,7 @@ class TagLifecycle:
                 raise NotFound(
                     f"tag {tag!r} last pointed at {digest} on {end.isoformat(timespec='seconds')}, "
                     f"outside the time machine window of {repository.split('/')[0]} "
-                    f"({_human(window)}): it can no longer be restored"
+                    f"({human_duration(window)}): it can no longer be restored"
                 )
             # a deleted manifest keeps its row until garbage collection: link it back
             await insert_ignore(
@@ -281,7 +281,13 @@ def _end(lifetime_end: datetime | None, expires_at: datetime | None, now: dateti
     return None
 
 
-def _human(seconds: int) -> str:
+def window_choices(options: tuple[int, ...]) -> list[tuple[int, str]]:
+    """The window options as (seconds, label) for a form: 0 reads "0s (nothing is kept)"."""
+    return [(o, human_duration(o) + (" (nothing is kept)" if o == 0 else "")) for o in options]
+
+
+def human_duration(seconds: int) -> str:
+    """Seconds as the shortest exact Quay duration: 1209600 -> 2w, 90 -> 90s."""
     for unit, size in (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
         if seconds and seconds % size == 0:
             return f"{seconds // size}{unit}"
