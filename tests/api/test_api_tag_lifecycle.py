@@ -7,14 +7,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from tests.api.support import Env, User, assert_problem
 from tests.protocol.helpers import push_image
 
 from moorage.audit import AuditQuery
+from moorage.db.models import Manifest, Namespace, Repository, Tag
 from moorage.registry.lifecycle import EXPIRE_JOB, expire_handler
+from moorage.registry.sql import retained_tag
 
 
 async def _setup(env: Env, uid: str) -> tuple[User, str, str]:
@@ -320,3 +323,40 @@ class _Job:
 
     def cancel_requested(self) -> bool:
         return False
+
+
+async def test_retained_rows_follow_the_window(env: Env, uid: str) -> None:
+    """registry.sql.retained_tag, the rule garbage collection keeps manifests by: live rows and rows
+    ended within the namespace's window (on both databases, without interval arithmetic)."""
+    owner, repo, first = await _setup(env, uid)
+    second = (await push_image(env.client, repo, "v1", headers=owner.auth, seed="2")).digest
+    third = await env.push(repo, "v3", owner)
+    when = time.time() + 5
+    await env.api("PUT", f"/repository/{repo}/tag/v3", owner, json_body={"expiration": when}, expect=200)
+    settings = env.settings
+
+    async def retained() -> set[str]:
+        stmt = (
+            select(Manifest.digest)
+            .select_from(Tag)
+            .join(Manifest, Manifest.id == Tag.manifest_id)
+            .join(Repository, Repository.id == Tag.repository_id)
+            .outerjoin(Namespace, Namespace.id == Repository.namespace_id)
+            .where(
+                Repository.name == repo,
+                retained_tag(
+                    datetime.now(UTC), settings.default_tag_expiration_s, settings.tag_expiration_choices
+                ),
+            )
+        )
+        async with env.services.db.read() as s:
+            return set((await s.execute(stmt)).scalars())
+
+    assert await retained() == {first, second, third}
+    org = repo.split("/")[0]
+    await env.api("PUT", f"/organization/{org}", owner, json_body={"tag_expiration_s": 0}, expect=200)
+    assert await retained() == {second, third}  # the moved-away row is outside a 0s window
+    await asyncio.sleep(max(0.0, when - time.time()) + 0.3)
+    assert await retained() == {second}  # expired (row still open) and outside the window
+    await env.api("PUT", f"/organization/{org}", owner, json_body={"tag_expiration_s": 86400}, expect=200)
+    assert await retained() == {first, second, third}
