@@ -42,8 +42,12 @@ class OrgOut(BaseModel):
     role: str | None = Field(None, description="the caller's strongest team role: member, creator or admin")
     is_admin: bool = False
     is_member: bool = False
-    tag_expiration_s: int | None = Field(
-        None, description="how long deleted, moved and expired tags stay restorable (seconds)"
+
+
+class OrgSettings(OrgOut):
+    tag_expiration_s: int = Field(
+        description="how long deleted, moved and expired tags stay restorable, in seconds (Quay's "
+        "time machine window)"
     )
 
 
@@ -55,7 +59,7 @@ class OrgTeam(BaseModel):
     can_view: bool = Field(description="the caller administers the organization or is in this team")
 
 
-class OrgDetail(OrgOut):
+class OrgDetail(OrgSettings):
     teams: dict[str, OrgTeam] = Field(description="the organization's teams by name (Quay's shape)")
     ordered_teams: list[str] = Field(description="team names in creation order")
 
@@ -149,12 +153,12 @@ async def get_org(
 
 @router.put(
     "/organization/{org}",
-    response_model=OrgOut,
+    response_model=OrgSettings,
     summary="Change an organization's e-mail and/or time machine window (tag_expiration_s)",
 )
 async def update_org(
     org: str, body: OrgUpdate, caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
-) -> OrgOut:
+) -> OrgSettings:
     await require_org_role(ctx, caller, org, "admin")
     if "tag_expiration_s" in body.model_fields_set:
         if body.tag_expiration_s is None:
@@ -163,7 +167,7 @@ async def update_org(
     info = await ctx.organizations.update(org, email=given(body, "email", body.email), actor=caller.actor)
     if body.tag_expiration_s is not None:
         await ctx.lifecycle.set_namespace_window(org, body.tag_expiration_s, caller.actor)
-    return OrgOut(
+    return OrgSettings(
         name=info.name,
         email=info.email,
         created=info.created_at,
