@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from moorage.api.access import require_org_role
 from moorage.api.auth import ApiCaller, get_ctx, require_scope, signed_in, signed_in_user
@@ -28,7 +28,7 @@ class OrgUpdate(BaseModel):
     """Only the keys sent change (absent keys keep their value)."""
 
     email: str | None = Field(None, max_length=320)
-    tag_expiration_s: int | None = Field(
+    tag_expiration_s: StrictInt | None = Field(
         None,
         ge=0,
         description="the time machine window in seconds: one of the registry's tag_expiration_options",

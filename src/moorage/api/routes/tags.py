@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat
 
 from moorage.api.access import require_repo_role
 from moorage.api.auth import ApiCaller, current_caller, get_ctx, signed_in
@@ -62,7 +62,7 @@ class TagChange(BaseModel):
     """Quay's ChangeTag: either key or both; only the keys sent change anything."""
 
     manifest_digest: DigestText | None = Field(None, description="point the tag at this manifest")
-    expiration: float | None = Field(
+    expiration: StrictFloat | None = Field(
         None,
         description="when the tag expires, in Unix seconds (in the future, at most max_tag_expiration_s "
         "ahead); null clears it",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from moorage.api.auth import ApiCaller, get_ctx, require_scope, signed_in, user_admin
 from moorage.api.context import ApiContext
@@ -36,7 +36,7 @@ class UserUpdate(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    tag_expiration_s: int | None = Field(
+    tag_expiration_s: StrictInt | None = Field(
         None,
         ge=0,
         description="the time machine window in seconds: one of the registry's tag_expiration_options",
