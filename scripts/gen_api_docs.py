@@ -137,8 +137,9 @@ few changes. The differences:
 - **Pagination** is one scheme everywhere: `limit` + opaque `next_page` cursor. The tag list also
   takes Quay's `page` (with `limit`) and then answers `page` + `has_additional` like Quay (up to
   10,000 rows deep); active tags come in name order (Quay: newest first), and tag rows carry ISO
-  8601 `start_ts`/`end_ts` (Quay: epoch seconds) without Quay's `reference`, `last_modified` and
-  `expiration`.
+  8601 `start_ts`/`end_ts`/`expiration` (Quay: epoch seconds, and `expiration` as a date string)
+  without Quay's `reversion` and `last_modified`. As in Quay, `end_ts`/`expiration` of a live tag
+  is when it will expire; `active` says whether it is live now.
 - **Permissions**: as in Quay, robots are users — `/repository/{repo}/permissions/user/{ns+short}`
   and prototype delegates `{"kind": "user", "name": "ns+short"}` reach the robot, and
   `GET .../permissions/user/` lists users and robots. Moorage keeps a third kind, `robot`, as an
@@ -191,9 +192,26 @@ few changes. The differences:
   and application tokens are refused, as in the web UI); `invite_code` is accepted and ignored,
   and there is no e-mail verification. Quay's `/signout`, `/signin/verify` and external (LDAP,
   OIDC) sign-in are not offered over the API (the web UI has `/signout`).
-- **Organization updates** take `email`; Quay's `tag_expiration_s`, `invoice_email` and
-  `invoice_email_address` are accepted and ignored (Moorage has no per-organization tag expiry
-  or invoices), and never change other fields.
+- **Organization updates** take `email` and Quay's `tag_expiration_s` (the time machine window,
+  one of the registry's `tag_expiration_options`, else `400`; shown by `GET /organization/{org}`
+  to members, Quay: the same); `invoice_email` and `invoice_email_address` are accepted and
+  ignored (no invoices), and never change other fields. `PUT /user/` takes only
+  `tag_expiration_s` (Quay's other keys, e.g. password or e-mail changes, answer `400`); `GET /user/`
+  shows it.
+- **Tag expiration**: `PUT /repository/{repo}/tag/{tag}` takes Quay's `manifest_digest` and/or
+  `expiration` (Unix seconds, `null` clears) and answers `200` with the tag (Quay: `201`
+  "Updated"); with both, the tag moves first and the expiration applies to the moved tag (Quay:
+  the other way round). An expiration in the past is `400` as in Quay; one more than
+  `max_tag_expiration_s` ahead is `400` (Quay clamps it to `LABELED_EXPIRATION_MAXIMUM` instead),
+  and there is no minimum (Quay raises labelled expirations to `LABELED_EXPIRATION_MINIMUM`, 1 h).
+  A tag that is not live is `404`. The `quay.expires-after` and `quay.immutable` image labels are
+  applied at push as in Quay. An expired tag leaves `/v2` at its expiry; the `tags.expire` job
+  later ends its row at that instant and records `tag_expired` (Quay records nothing).
+- **Restore** (`POST /repository/{repo}/tag/{tag}/restore` with `manifest_digest`, audited
+  as Quay's `revert_tag`) answers `{"name", "manifest_digest", "moved"}` (Quay: `{}`); a
+  missing digest is `400`, a tag that never pointed at that digest (Quay: any manifest of the
+  repository) or did so longer ago than the namespace's window is `404` with a message saying
+  which.
 - **Robots** are created by `PUT .../robots/{shortname}`; a second `PUT` on an existing robot
   answers `409` and changes nothing (Quay answers `400`).
 - **Application tokens** (`/user/apptoken`) follow Quay: create answers `{{"token": {{"uuid",

@@ -49,6 +49,7 @@ from moorage.protocol.router import RegistryApp
 from moorage.registry.blobs import Blobs
 from moorage.registry.cache import NotifiedGenerations, ReadCache, SharedGenerations
 from moorage.registry.catalog import Catalog
+from moorage.registry.lifecycle import TagLifecycle
 from moorage.registry.manifests import Manifests
 from moorage.registry.referrers import Referrers
 from moorage.registry.repositories import Repositories
@@ -148,6 +149,15 @@ def build_services(settings: Settings) -> Services:
     tokens = TokenService(
         key, settings.service_name, settings.token_ttl_seconds, settings.refresh_token_ttl_seconds
     )
+    manifests = Manifests(db, repositories, settings.max_manifest_bytes, storage)
+    lifecycle = TagLifecycle(
+        db,
+        repositories,
+        manifests,
+        default_window_s=settings.default_tag_expiration_s,
+        max_expiration_s=settings.max_tag_expiration_s,
+        window_options=settings.tag_expiration_choices,
+    )
     ctx = RegistryContext(
         base_url=settings.base_url,
         service=settings.service_name,
@@ -157,7 +167,7 @@ def build_services(settings: Settings) -> Services:
         repositories=repositories,
         blobs=Blobs(db, storage, repositories),
         uploads=Uploads(db, storage, repositories),
-        manifests=Manifests(db, repositories, settings.max_manifest_bytes),
+        manifests=manifests,
         tags=Tags(db, repositories),
         referrers=Referrers(db),
         catalog=Catalog(db),
@@ -169,6 +179,7 @@ def build_services(settings: Settings) -> Services:
         authorizer=authorizer,
         audit=audit,
         metrics=metrics,
+        lifecycle=lifecycle,
     )
     return Services(
         settings,
@@ -289,6 +300,7 @@ def api_context(services: Services) -> ApiContext:
         manifests=s.registry.manifests,
         tags=s.registry.tags,
         audit=s.audit,
+        lifecycle=s.registry.lifecycle,
     )
 
 
@@ -324,6 +336,7 @@ def ui_context(services: Services) -> UiContext:
         usage=s.usage,
         storage=s.storage,
         audit=s.audit,
+        lifecycle=s.registry.lifecycle,
     )
 
 

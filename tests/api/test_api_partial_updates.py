@@ -53,6 +53,11 @@ async def _org(env: Env, uid: str) -> tuple[User, str]:
     return owner, org
 
 
+async def user_target(env: Env, uid: str) -> Target:
+    owner = await env.user(uid, "own")
+    return Target(owner, "/user/", lambda: _json(env, owner, "/user/"))
+
+
 async def org_target(env: Env, uid: str) -> Target:
     owner, org = await _org(env, uid)
     return Target(owner, f"/organization/{org}", lambda: _json(env, owner, f"/organization/{org}"))
@@ -191,9 +196,9 @@ CASES = [
         "PUT",
         "/organization/{org}",
         org_target,
-        {"email": "new@example.com"},
-        extra={"tag_expiration_s": 86400},
+        {"email": "new@example.com", "tag_expiration_s": 86400},
     ),
+    Case("PUT", "/user/", user_target, {"tag_expiration_s": 7 * 86400}),
     Case(
         "PUT",
         "/organization/{org}/team/{team}",

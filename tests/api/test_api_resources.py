@@ -70,6 +70,7 @@ async def test_organization_team_and_member_shapes(env: Env, uid: str) -> None:
         "super_user": False,
         "organizations": [{"name": org, "role": "creator", "is_org_admin": False}],
         "scopes": None,
+        "tag_expiration_s": env.settings.default_tag_expiration_s,  # Quay's time machine window
     }
     # the last owner cannot leave; the owners team keeps its role
     r = await env.api("DELETE", f"/organization/{org}/team/owners/members/{owner.name}", owner)

@@ -58,6 +58,13 @@ PAST_EXPIRY_REFUSED = (
     ("PUT", "/organization/{org}/robots/{shortname}"),
     ("PUT", "/user/robots/{shortname}"),
     ("POST", "/user/apptoken"),
+    # a tag's expiration must be in the future; a time machine window one of the configured
+    # tag_expiration_options (a setting, so not in the document); restore needs a manifest_digest
+    # (Quay's 400 "Missing manifest_digest")
+    ("PUT", "/repository/{repo}/tag/{tag}"),
+    ("PUT", "/organization/{org}"),
+    ("PUT", "/user/"),
+    ("POST", "/repository/{repo}/tag/{tag}/restore"),
 )
 ACCEPTED = ["2xx", "401", "403", "404", "409", "429"]
 

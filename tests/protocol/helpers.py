@@ -235,16 +235,19 @@ async def push_image(
     layers: Sequence[bytes] | None = None,
     docker: bool = False,
     seed: str = "",
+    labels: Mapping[str, str] | None = None,
 ) -> Image:
-    """Push a small image (config + layers + manifest, tagged when ``tag``); returns its digests."""
-    config = json.dumps(
-        {
-            "architecture": "amd64",
-            "os": "linux",
-            "rootfs": {"type": "layers", "diff_ids": []},
-            "seed": seed or name,
-        }
-    ).encode()
+    """Push a small image (config + layers + manifest, tagged when ``tag``); returns its digests.
+    ``labels`` go to the config's ``config.Labels`` (as ``LABEL`` of a Containerfile puts them)."""
+    doc: dict[str, Any] = {
+        "architecture": "amd64",
+        "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": []},
+        "seed": seed or name,
+    }
+    if labels is not None:
+        doc["config"] = {"Labels": dict(labels)}
+    config = json.dumps(doc).encode()
     layer_data = list(layers) if layers is not None else [f"layer of {name} {tag} {seed}".encode() * 64]
     config_digest = await push_blob(client, name, config, headers)
     layer_digests = [await push_blob(client, name, layer, headers) for layer in layer_data]

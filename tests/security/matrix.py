@@ -91,6 +91,7 @@ def _fresh(method: str) -> Fresh:
 
 F_REPO = _fresh("fresh_repo")
 F_TAG = _fresh("fresh_tag")
+F_DELETED_TAG = _fresh("fresh_deleted_tag")
 F_TEAM = _fresh("fresh_team")
 F_ROBOT = _fresh("fresh_robot")
 F_UROBOT = _fresh("fresh_user_robot")
@@ -149,6 +150,7 @@ API_ROWS: tuple[Row, ...] = (
     Row("POST", "/signin", (403,) * 10, json={"username": "owner", "password": "wrong-password"}),
     # the caller
     Row("GET", "/user/", (401, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    Row("PUT", "/user/", SELF, json={"tag_expiration_s": 86400}),
     Row("GET", "/entities/{prefix}", SIGNED_IN, params={"namespace": "{org}"}, alias={"prefix": "name"}),
     # superuser
     Row("GET", "/superuser/users/", SUPER),
@@ -248,6 +250,13 @@ API_ROWS: tuple[Row, ...] = (
         fresh=(new_tag,),
     ),
     Row("DELETE", "/repository/{repo:path}/tag/{tag}", REPO_WRITE, fresh=(F_TAG,)),
+    Row(
+        "POST",
+        "/repository/{repo:path}/tag/{tag}/restore",
+        REPO_WRITE,
+        json={"manifest_digest": "{digest}"},
+        fresh=(F_DELETED_TAG,),
+    ),
     # audit log
     Row("GET", "/repository/{repo:path}/logs", REPO_ADMIN),
     Row("GET", "/organization/{org}/logs", ORG_ADMIN_R),

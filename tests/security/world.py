@@ -109,6 +109,12 @@ class World:
         )
         return {"tag": tag}
 
+    async def fresh_deleted_tag(self) -> dict[str, str]:
+        """A tag of A/app that pointed at ``digest`` and was deleted: restorable (time machine)."""
+        tag = (await self.fresh_tag())["tag"]
+        await self.env.api("DELETE", f"/repository/{self.repo}/tag/{tag}", self.env.admin, expect=200)
+        return {"tag": tag}
+
     async def fresh_team(self) -> dict[str, str]:
         team = fresh_name("team")
         await self.env.team(self.org_a, team, "member", self.users["member"].name)

@@ -130,6 +130,8 @@ ROWS: list[Row] = [
     ("GET", "/repository/{repo:path}/-/tags/move", REPO + "/-/tags/move?tag=1.0", 404, 404, 403, 200, 200),
     ("POST", "/repository/{repo:path}/-/tags/move", REPO + "/-/tags/move", 404, 404, 403, S, S),
     ("POST", "/repository/{repo:path}/-/tags/delete", REPO + "/-/tags/delete", 404, 404, 403, S, S),
+    ("POST", "/repository/{repo:path}/-/tags/expiration", REPO + "/-/tags/expiration", 404, 404, 403, S, S),
+    ("POST", "/repository/{repo:path}/-/tags/restore", REPO + "/-/tags/restore", 404, 404, 403, S, S),
     ("GET", "/repository/{repo:path}/-/permissions", REPO + "/-/permissions", 404, 404, 403, 200, 200),
     ("POST", "/repository/{repo:path}/-/permissions", REPO + "/-/permissions", 404, 404, 403, S, S),
     ("POST", "/repository/{repo:path}/-/permissions/revoke", REPO + "/-/permissions/revoke", 404, 404, 403, S, S),
@@ -141,6 +143,7 @@ ROWS: list[Row] = [
     # the caller's own account
     ("GET", "/settings", "/settings", 303, 200, 200, 200, 200),
     ("POST", "/settings/email", "/settings/email", 303, S, S, S, S),
+    ("POST", "/settings/time-machine", "/settings/time-machine", 303, S, S, S, S),
     ("POST", "/settings/password", "/settings/password", 303, 400, 400, 400, 400),
     ("GET", "/settings/tokens", "/settings/tokens", 303, 200, 200, 200, 200),
     ("POST", "/settings/tokens", "/settings/tokens", 303, 400, 400, 400, 400),

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup, TyperOption
 
 from moorage import __version__
-from moorage.cli import logs, orgs, permissions, repos, robots, users
+from moorage.cli import logs, orgs, permissions, repos, robots, tags, users
 from moorage.cli.common import (
     ConfigOpt,
     DataDirOpt,
@@ -112,6 +112,7 @@ app.add_typer(orgs.org_app, name="org")
 app.add_typer(orgs.team_app, name="team")
 app.add_typer(robots.app, name="robot")
 app.add_typer(repos.app, name="repo")
+app.add_typer(tags.app, name="tag")
 app.add_typer(permissions.permission_app, name="permission")
 app.add_typer(permissions.prototype_app, name="prototype")
 app.command("logs")(logs.logs)

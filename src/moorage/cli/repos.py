@@ -40,6 +40,7 @@ def _tag_json(t: TagRow) -> dict[str, Any]:
         "size": t.size,
         "start": iso(t.lifetime_start),
         "end": iso(t.lifetime_end),
+        "expires": iso(t.expires_at),
         "created_by": t.created_by,
     }
 

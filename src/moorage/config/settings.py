@@ -14,6 +14,8 @@ from pydantic import Field, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from moorage.domain.labels import parse_duration
+
 
 class _YamlSource(PydanticBaseSettingsSource):
     def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
@@ -101,6 +103,31 @@ class Settings(BaseSettings):
         description="how long deleted, moved and expired tags stay restorable (time machine) in a namespace "
         "that has not chosen its own window",
     )
+    tag_expiration_options: list[str] = Field(
+        default_factory=lambda: ["0s", "1d", "1w", "2w", "4w"],
+        min_length=1,
+        description="the time machine windows an organization or user may choose (Quay's "
+        "TAG_EXPIRATION_OPTIONS), as durations <N>s|m|h|d|w; any other tag_expiration_s is refused",
+    )
+    max_tag_expiration_s: int = Field(
+        104 * 7 * 86400,
+        gt=0,
+        le=10 * 365 * 86400,
+        description="how far in the future a tag's expiration may be set (API, UI, CLI); Quay's "
+        "LABELED_EXPIRATION_MAXIMUM (104 weeks)",
+    )
+
+    @field_validator("tag_expiration_options")
+    @classmethod
+    def _durations(cls, v: list[str]) -> list[str]:
+        for item in v:
+            parse_duration(item)  # a DurationError (ValueError) names the bad one
+        return v
+
+    @property
+    def tag_expiration_choices(self) -> tuple[int, ...]:
+        """``tag_expiration_options`` in seconds, shortest first."""
+        return tuple(sorted({parse_duration(o) for o in self.tag_expiration_options}))
 
     # -- accounts and security
     secret_key: str | None = Field(

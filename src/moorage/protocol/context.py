@@ -13,6 +13,7 @@ from moorage.identity.users import Users
 from moorage.observability.metrics import Metrics
 from moorage.registry.blobs import Blobs
 from moorage.registry.catalog import Catalog
+from moorage.registry.lifecycle import TagLifecycle
 from moorage.registry.manifests import Manifests
 from moorage.registry.referrers import Referrers
 from moorage.registry.repositories import Repositories
@@ -43,3 +44,4 @@ class RegistryContext:
     authorizer: Authorizer
     audit: AuditLog
     metrics: Metrics
+    lifecycle: TagLifecycle

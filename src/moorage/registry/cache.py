@@ -166,9 +166,11 @@ class ReadCache:
         """The cached value, or ReadCache.MISS."""
         return self._lookup((repository, key), (repository,))
 
-    def put(self, repository: str, key: Any, generation: int, value: Any) -> None:
+    def put(self, repository: str, key: Any, generation: int, value: Any, ttl: float | None = None) -> None:
+        """Cache ``value``; ``ttl`` shortens its lifetime (a tag that expires on its own, without a
+        write to bump the generation, must not outlive its expiry in the cache)."""
         if generation % 2 == 0:  # odd: a write to the slot is in flight
-            self._store((repository, key), generation, value)
+            self._store((repository, key), generation, value, ttl)
 
     # -- entries that depend on several slots (e.g. a repository and the ACL slot)
     def generations_of(self, slots: tuple[str, ...]) -> tuple[int, ...]:
@@ -202,12 +204,15 @@ class ReadCache:
             return self._MISS
         return value
 
-    def _store(self, full_key: tuple[Any, Any], generation: Any, value: Any) -> None:
-        if not self.enabled:
+    def _store(
+        self, full_key: tuple[Any, Any], generation: Any, value: Any, ttl: float | None = None
+    ) -> None:
+        if not self.enabled or (ttl is not None and ttl <= 0):
             return
         if len(self._entries) >= _MAX_ENTRIES:
             self._entries.clear()
-        self._entries[full_key] = (generation, time.monotonic() + self.ttl, value)
+        life = self.ttl if ttl is None else min(self.ttl, ttl)
+        self._entries[full_key] = (generation, time.monotonic() + life, value)
 
     @classmethod
     def is_miss(cls, value: Any) -> bool:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, delete, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moorage.db.engine import Database
@@ -29,19 +31,38 @@ from moorage.domain.errors import (
     NameUnknown,
     PayloadTooLarge,
 )
+from moorage.domain.labels import config_labels, expires_after_seconds, is_marked_immutable
 from moorage.domain.manifest import Descriptor, ParsedManifest, parse_manifest
+from moorage.domain.mediatypes import OCI_CONFIG
 from moorage.domain.reference import is_valid_tag, validate_tag
 from moorage.registry.cache import ReadCache
 from moorage.registry.repositories import Repositories
 from moorage.registry.sql import (
+    ended_at,
     insert_ignore,
     insert_ignore_many,
     insert_ignore_returning_id,
+    live_tag,
     lock_repository,
 )
 from moorage.registry.types import ManifestRecord, PutManifestResult
+from moorage.storage.base import StorageDriver
 
 _CACHE_MAX_MANIFEST = 256 * 1024
+_IMAGE_CONFIGS = (OCI_CONFIG, "application/vnd.docker.container.image.v1+json")
+_MAX_CONFIG_BYTES = 4 * 1024 * 1024  # labels are read from configs up to this size
+
+
+@dataclass(frozen=True, slots=True)
+class TagStart:
+    """How a new tag row starts: expiring after ``expires_in`` seconds (None: never), immutable or not."""
+
+    expires_in: int | None = None
+    immutable: bool = False
+
+
+def _from_labels(labels: Mapping[str, str]) -> TagStart:
+    return TagStart(expires_after_seconds(labels), is_marked_immutable(labels))
 
 
 class TagMoveLost(RuntimeError):
@@ -49,10 +70,17 @@ class TagMoveLost(RuntimeError):
 
 
 class Manifests:
-    def __init__(self, db: Database, repositories: Repositories, max_bytes: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        repositories: Repositories,
+        max_bytes: int,
+        storage: StorageDriver | None = None,
+    ) -> None:
         self.db = db
         self.repositories = repositories
         self.max_bytes = max_bytes
+        self.storage = storage
 
     # -- read path: one indexed query, no ORM objects
     async def get(self, repository: str, reference: str) -> ManifestRecord:
@@ -60,37 +88,42 @@ class Manifests:
         cached = cache.get(repository, reference)
         if ReadCache.is_miss(cached):
             gen = cache.generation(repository)
-            cached = await self._fetch(repository, reference)
+            cached, expires = await self._fetch(repository, reference)
             if cached is None or len(cached.content) <= _CACHE_MAX_MANIFEST:
-                cache.put(repository, reference, gen, cached)
+                ttl = None if expires is None else (expires - datetime.now(UTC)).total_seconds()
+                cache.put(repository, reference, gen, cached, ttl)
         if cached is None:
             raise ManifestUnknown("manifest unknown", {"reference": reference[:200]})
         return cached  # type: ignore[no-any-return]
 
-    async def _fetch(self, repository: str, reference: str) -> ManifestRecord | None:
+    async def _fetch(self, repository: str, reference: str) -> tuple[ManifestRecord | None, datetime | None]:
+        """The manifest a reference names, and when that answer stops being true on its own (the
+        tag's expiry), so the cache never serves an expired tag."""
         cols = (Manifest.digest, Manifest.media_type, Manifest.content, Manifest.subject_digest)
+        expires: Any = null().label("expires_at")
         if not _valid_reference(reference):
             # a malformed tag or digest cannot name anything: unknown, as the conformance suite expects
             raise ManifestUnknown("manifest unknown", {"reference": reference[:200]})
         if is_digest(reference):
             stmt = (
-                select(*cols)
+                select(*cols, expires)
                 .join(RepositoryManifest, RepositoryManifest.manifest_id == Manifest.id)
                 .join(Repository, Repository.id == RepositoryManifest.repository_id)
                 .where(Repository.name == repository, Manifest.digest == reference)
             )
         else:
             stmt = (
-                select(*cols)
+                select(*cols, Tag.expires_at)
                 .join(Tag, Tag.manifest_id == Manifest.id)
                 .join(Repository, Repository.id == Tag.repository_id)
-                .where(Repository.name == repository, Tag.name == reference, Tag.lifetime_end.is_(None))
+                .where(Repository.name == repository, Tag.name == reference, live_tag(datetime.now(UTC)))
             )
         async with self.db.read() as s:
             row = (await s.execute(stmt)).first()
         if row is None:
-            return None
-        return ManifestRecord(row.digest, row.media_type, bytes(row.content), row.subject_digest)
+            return None, None
+        record = ManifestRecord(row.digest, row.media_type, bytes(row.content), row.subject_digest)
+        return record, _aware(row.expires_at) if row.expires_at else None
 
     async def present(self, repository: str, digests: Iterable[str]) -> set[str]:
         """Which of ``digests`` are manifests of ``repository`` now (pages link only to those)."""
@@ -125,6 +158,7 @@ class Manifests:
             tag = validate_tag(reference)
             digest = digest_of(raw)
         parsed = parse_manifest(raw, content_type)
+        labels = await self.image_labels(parsed) if tag is not None else {}
         async with self.db.write() as s:
             repo = await self.repositories.ensure_in(s, repository, actor)
             await _lock(s, repo.id, repository)  # the checks below hold until commit
@@ -144,13 +178,32 @@ class Manifests:
             )
             moved = False
             if tag is not None:
-                moved = await self._move_tag(s, repo.id, tag, manifest_id, actor.name if actor else None)
+                moved = await self.move_tag_in(
+                    s, repo.id, tag, manifest_id, actor.name if actor else None, _from_labels(labels)
+                )
             await self.repositories.audit.add(
                 s, "push_repo", actor, repository=repository, tag=tag, digest=str(digest), moved=moved
             )
             self.repositories.touch(s, repository)
         subject = str(parsed.subject.digest) if parsed.subject is not None else None
         return PutManifestResult(str(digest), subject)
+
+    async def image_labels(self, parsed: ParsedManifest) -> dict[str, str]:
+        """The labels of the image a manifest describes (its config blob's ``config.Labels``): the
+        one place a push reads them (``quay.expires-after``, ``quay.immutable``). Empty for indexes,
+        artifacts, configs missing from storage or larger than 4 MiB; never fails a push."""
+        if self.storage is None or parsed.config is None or parsed.config.media_type not in _IMAGE_CONFIGS:
+            return {}
+        size = parsed.config.size
+        if size <= 0 or size > _MAX_CONFIG_BYTES:
+            return {}
+        chunks: list[bytes] = []
+        try:
+            async for chunk in self.storage.read_blob(parsed.config.digest, 0, size - 1):
+                chunks.append(chunk)
+        except (OSError, ValueError):
+            return {}
+        return config_labels(b"".join(chunks))
 
     async def _check_blobs(self, s: AsyncSession, repo_id: int, parsed: ParsedManifest) -> list[int]:
         wanted = {str(d.digest) for d in parsed.blob_references}
@@ -216,30 +269,44 @@ class Manifests:
             return new_id
         return int((await s.execute(select(Manifest.id).where(Manifest.digest == str(digest)))).scalar_one())
 
-    async def _move_tag(
-        self, s: AsyncSession, repo_id: int, tag: str, manifest_id: int, by: str | None
+    async def move_tag_in(
+        self,
+        s: AsyncSession,
+        repo_id: int,
+        tag: str,
+        manifest_id: int,
+        by: str | None,
+        start: TagStart | None = None,
     ) -> bool:
-        """Point ``tag`` at the manifest: end the live row if it points elsewhere, then start a new
-        one. True when a live row was ended (a move), False for a new tag or one already there.
+        """Point ``tag`` at the manifest: end the open row if it points elsewhere or has expired,
+        then start a new one (with ``start``'s expiry and immutability). True when a live row was
+        ended (a move), False for a new tag, one already there, or one that had expired (its row
+        ends at its ``expires_at``: history shows when it really went away).
 
-        The caller holds the repository's lock (:func:`lock_repository`), so the live row read here
+        The caller holds the repository's lock (:func:`lock_repository`), so the open row read here
         is the one this transaction ends; the new row starts no earlier than the row it replaces
         (history stays ordered even if clocks of two nodes disagree). An insert that did not land
         raises instead of acknowledging a move that did not happen.
         """
-        live = (
+        now = datetime.now(UTC)
+        open_row = (
             await s.execute(
-                select(Tag.id, Tag.manifest_id, Tag.lifetime_start).where(
+                select(Tag.id, Tag.manifest_id, Tag.lifetime_start, Tag.expires_at).where(
                     Tag.repository_id == repo_id, Tag.name == tag, Tag.lifetime_end.is_(None)
                 )
             )
         ).first()
-        if live is not None and live.manifest_id == manifest_id:
+        expired = (
+            open_row is not None and open_row.expires_at is not None and _aware(open_row.expires_at) <= now
+        )
+        if open_row is not None and not expired and open_row.manifest_id == manifest_id:
             return False
-        now = datetime.now(UTC)
-        if live is not None:
-            now = max(now, _aware(live.lifetime_start))
-            await s.execute(update(Tag).where(Tag.id == live.id).values(lifetime_end=now))
+        if open_row is not None:
+            end = _aware(open_row.expires_at) if expired else now
+            end = max(end, _aware(open_row.lifetime_start))
+            now = max(now, end)
+            await s.execute(update(Tag).where(Tag.id == open_row.id).values(lifetime_end=end))
+        start = start or TagStart()
         new_id = await insert_ignore_returning_id(
             s,
             Tag,
@@ -249,11 +316,13 @@ class Manifests:
                 "manifest_id": manifest_id,
                 "lifetime_start": now,
                 "created_by": by,
+                "expires_at": now + timedelta(seconds=start.expires_in) if start.expires_in else None,
+                "immutable": start.immutable,
             },
         )
         if new_id is None:
             raise TagMoveLost(f"tag {tag!r} was changed by a concurrent writer; nothing was stored")
-        return live is not None
+        return open_row is not None and not expired
 
     async def delete(self, repository: str, digest: Digest, actor: Actor | None = None) -> None:
         """Delete a manifest from a repository by digest; every tag pointing at it in that repository ends."""
@@ -280,7 +349,7 @@ class Manifests:
                         Tag.lifetime_end.is_(None),
                     )
                 )
-                .values(lifetime_end=datetime.now(UTC))
+                .values(lifetime_end=ended_at(datetime.now(UTC)))
             )
             await s.execute(
                 delete(RepositoryManifest).where(
@@ -309,7 +378,7 @@ class Manifests:
             ).scalar()
             if manifest_id is None:
                 raise ManifestUnknown("manifest unknown", {"digest": str(digest)})
-            moved = await self._move_tag(s, repo.id, tag, int(manifest_id), actor.name if actor else None)
+            moved = await self.move_tag_in(s, repo.id, tag, int(manifest_id), actor.name if actor else None)
             await self.repositories.audit.add(
                 s,
                 "move_tag" if moved else "create_tag",

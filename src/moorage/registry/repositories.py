@@ -18,7 +18,7 @@ from moorage.domain.errors import Conflict, InvalidInput, NameUnknown, NotFound
 from moorage.domain.reference import namespace_of, validate_name
 from moorage.registry.cache import ReadCache
 from moorage.registry.catalog import Visibility, visibility_filter
-from moorage.registry.sql import insert_ignore_returning_id
+from moorage.registry.sql import insert_ignore_returning_id, live_tag
 from moorage.registry.types import RepositoryInfo
 
 _REPO_COLUMNS = (Repository.id, Repository.name, Repository.visibility)
@@ -155,7 +155,7 @@ class Repositories:
     async def details(self, name: str) -> RepositoryDetails:
         count = (
             select(func.count(Tag.id))
-            .where(Tag.repository_id == Repository.id, Tag.lifetime_end.is_(None))
+            .where(Tag.repository_id == Repository.id, live_tag(datetime.now(UTC)))
             .scalar_subquery()
         )
         async with self.db.read() as s:
@@ -181,7 +181,7 @@ class Repositories:
         """Repositories the caller may see, by name, filtered; page with ``after`` = last name seen."""
         count = (
             select(func.count(Tag.id))
-            .where(Tag.repository_id == Repository.id, Tag.lifetime_end.is_(None))
+            .where(Tag.repository_id == Repository.id, live_tag(datetime.now(UTC)))
             .scalar_subquery()
         )
         stmt = select(Repository, count.label("n")).order_by(Repository.name).limit(limit)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, or_, select
+from sqlalchemy import ColumnElement, Table, and_, case, func, null, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moorage.db.models import Base, Repository, Tag
+from moorage.db.models import Base, Namespace, Repository, Tag
 
 
 def _insert(session: AsyncSession, model: type[Base]) -> Any:
@@ -61,3 +62,40 @@ def live_tag(now: datetime) -> ColumnElement[bool]:
     An expired tag is gone from ``/v2`` and the tag lists at once, before any job closes its row.
     """
     return and_(Tag.lifetime_end.is_(None), or_(Tag.expires_at.is_(None), Tag.expires_at > now))
+
+
+def ended_at(now: datetime) -> ColumnElement[datetime]:
+    """The instant an open tag row ends when it is closed at ``now``: its ``expires_at`` when that has
+    already passed (history then shows when the tag really went away), else ``now``."""
+    return case((and_(Tag.expires_at.is_not(None), Tag.expires_at <= now), Tag.expires_at), else_=now)
+
+
+def tag_end(now: datetime) -> ColumnElement[datetime | None]:
+    """When a tag row stopped being live: ``lifetime_end``, or ``expires_at`` once that has passed
+    (an expired row the ``tags.expire`` job has not closed yet); NULL for a live row."""
+    return func.coalesce(
+        Tag.lifetime_end,
+        case((and_(Tag.expires_at.is_not(None), Tag.expires_at <= now), Tag.expires_at), else_=null()),
+    )
+
+
+def retained_tag(now: datetime, default_window_s: int, options: Iterable[int]) -> ColumnElement[bool]:
+    """The tag rows whose manifest must be kept: live, or ended within their namespace's time machine
+    window (still restorable). For garbage collection's mark phase: the query must join
+    ``Repository`` (on ``Tag.repository_id``) and outer-join ``Namespace`` (on
+    ``Repository.namespace_id``).
+
+    Portable SQL without interval arithmetic: a namespace's window is NULL (the default) or one of
+    ``options`` (``TagLifecycle.check_window`` refuses anything else), so each possible window is
+    one comparison with a cut-off computed here; an unknown value keeps the row (the safe side).
+    """
+    end = tag_end(now)
+    window = func.coalesce(Namespace.tag_expiration_s, default_window_s)
+    windows = sorted({default_window_s, *options})
+    return or_(
+        end.is_(None),
+        case(
+            *((window == w, end >= now - timedelta(seconds=w)) for w in windows),
+            else_=true(),
+        ),
+    )

@@ -16,7 +16,7 @@ from moorage.domain.errors import ManifestUnknown, NameUnknown
 from moorage.domain.reference import validate_tag
 from moorage.registry.cache import ReadCache
 from moorage.registry.repositories import Repositories
-from moorage.registry.sql import lock_repository
+from moorage.registry.sql import live_tag, lock_repository
 from moorage.registry.types import TagChange, TagRecord, TagRow
 
 _DELETE_KINDS = ("delete_tag", "delete_manifest")
@@ -35,15 +35,20 @@ class Tags:
         if not ReadCache.is_miss(cached):
             return cached  # type: ignore[no-any-return]
         gen = cache.generation(repository)
-        names = await self._fetch(repository, n, last)
-        cache.put(repository, key, gen, names)
+        now = datetime.now(UTC)
+        names, soonest = await self._fetch(repository, n, last, now)
+        # an expiring tag leaves the list without a write: the entry must not outlive it
+        ttl = None if soonest is None else (_aware(soonest) - now).total_seconds()
+        cache.put(repository, key, gen, names, ttl)
         return names
 
-    async def _fetch(self, repository: str, n: int | None, last: str | None) -> builtins.list[str] | None:
+    async def _fetch(
+        self, repository: str, n: int | None, last: str | None, now: datetime
+    ) -> tuple[builtins.list[str] | None, datetime | None]:
         stmt = (
-            select(Tag.name)
+            select(Tag.name, Tag.expires_at)
             .join(Repository, Repository.id == Tag.repository_id)
-            .where(Repository.name == repository, Tag.lifetime_end.is_(None))
+            .where(Repository.name == repository, live_tag(now))
             .order_by(Tag.name)
         )
         if last:
@@ -51,10 +56,11 @@ class Tags:
         if n is not None:
             stmt = stmt.limit(n)
         async with self.db.read() as s:
-            names = list((await s.execute(stmt)).scalars())
-            if not names and (await self.repositories.get_in(s, repository)) is None:
-                return None
-        return names
+            rows = (await s.execute(stmt)).all()
+            if not rows and (await self.repositories.get_in(s, repository)) is None:
+                return None, None
+        expiries = [r.expires_at for r in rows if r.expires_at is not None]
+        return [r.name for r in rows], min(expiries) if expiries else None
 
     async def delete(self, repository: str, tag: str, actor: Actor | None = None) -> None:
         """End the live row of one tag; the manifest and other tags stay."""
@@ -63,10 +69,11 @@ class Tags:
             repo = await self.repositories.get_in(s, repository)
             if repo is None or not await lock_repository(s, repo.id):
                 raise NameUnknown("repository name not known to registry", {"name": repository})
+            now = datetime.now(UTC)
             res = await s.execute(
                 update(Tag)
-                .where(Tag.repository_id == repo.id, Tag.name == tag, Tag.lifetime_end.is_(None))
-                .values(lifetime_end=datetime.now(UTC))
+                .where(Tag.repository_id == repo.id, Tag.name == tag, live_tag(now))
+                .values(lifetime_end=now)
             )
             if res.rowcount == 0:  # type: ignore[attr-defined]
                 raise ManifestUnknown("manifest unknown", {"tag": tag})
@@ -75,7 +82,7 @@ class Tags:
 
     async def history(self, repository: str, limit: int = 100) -> builtins.list[TagRecord]:
         stmt = (
-            select(Tag.name, Manifest.digest, Tag.lifetime_start, Tag.lifetime_end)
+            select(Tag.name, Manifest.digest, Tag.lifetime_start, Tag.lifetime_end, Tag.expires_at)
             .join(Repository, Repository.id == Tag.repository_id)
             .join(Manifest, Manifest.id == Tag.manifest_id)
             .where(Repository.name == repository)
@@ -84,7 +91,7 @@ class Tags:
         )
         async with self.db.read() as s:
             rows = (await s.execute(stmt)).all()
-        return [TagRecord(r.name, r.digest, r.lifetime_start, r.lifetime_end) for r in rows]
+        return [TagRecord(r.name, r.digest, r.lifetime_start, r.lifetime_end, r.expires_at) for r in rows]
 
     async def page(
         self,
@@ -120,13 +127,15 @@ class Tags:
                 Tag.lifetime_end,
                 Tag.created_by,
                 Manifest.artifact_type,
+                Tag.expires_at,
+                Tag.immutable,
             )
             .join(Manifest, Manifest.id == Tag.manifest_id)
             .limit(limit)
         )
         if only_active:
             stmt = stmt.join(Repository, Repository.id == Tag.repository_id).where(
-                Repository.name == repository, Tag.lifetime_end.is_(None)
+                Repository.name == repository, live_tag(datetime.now(UTC))
             )
             if specific:
                 stmt = stmt.where(Tag.name == specific)
@@ -152,6 +161,8 @@ class Tags:
                 _aware(r.lifetime_end) if r.lifetime_end else None,
                 r.created_by,
                 r.artifact_type,
+                _aware(r.expires_at) if r.expires_at else None,
+                bool(r.immutable),
             )
             for r in rows
         ]
@@ -179,6 +190,7 @@ class Tags:
                 Manifest.digest,
                 Tag.lifetime_start,
                 Tag.lifetime_end,
+                Tag.expires_at,
                 Tag.created_by,
                 prev_id.label("prev_id"),
                 next_id.label("next_id"),
@@ -202,6 +214,7 @@ class Tags:
                 ).all()
             }
         events: builtins.list[TagChange] = []
+        now = datetime.now(UTC)
         for r in rows:
             start = _aware(r.lifetime_start)
             prev = neighbours.get(r.prev_id)
@@ -209,12 +222,19 @@ class Tags:
                 events.append(TagChange(r.id, "moved", r.name, r.digest, prev.digest, start, r.created_by))
             else:
                 events.append(TagChange(r.id, "created", r.name, r.digest, None, start, r.created_by))
-            if r.lifetime_end is None:
+            expires = _aware(r.expires_at) if r.expires_at else None
+            if r.lifetime_end is not None:
+                end = _aware(r.lifetime_end)
+            elif expires is not None and expires <= now:
+                end = expires
+            else:
                 continue
-            end = _aware(r.lifetime_end)
             nxt = neighbours.get(r.next_id)
             if nxt is not None and _aware(nxt.lifetime_start) == end:
                 continue  # moved: the next row's event tells it
+            if end == expires:
+                events.append(TagChange(r.id, "expired", r.name, r.digest, None, end, None))
+                continue
             by = await self._deleted_by(repository, r.name, r.digest, end)
             events.append(TagChange(r.id, "deleted", r.name, r.digest, None, end, by))
         events.sort(key=lambda e: (e.at, e.row_id), reverse=True)

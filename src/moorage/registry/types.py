@@ -60,6 +60,7 @@ class TagRecord:
     manifest_digest: str
     lifetime_start: datetime
     lifetime_end: datetime | None
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,14 +74,27 @@ class TagRow:
     lifetime_end: datetime | None
     created_by: str | None
     artifact_type: str | None = None
+    expires_at: datetime | None = None
+    immutable: bool = False
+
+    def end(self, now: datetime) -> datetime | None:
+        """When this row stopped being live: its lifetime_end, or its expiry once that has passed."""
+        if self.lifetime_end is not None:
+            return self.lifetime_end
+        if self.expires_at is not None and self.expires_at <= now:
+            return self.expires_at
+        return None
+
+    def live(self, now: datetime) -> bool:
+        return self.end(now) is None
 
 
 @dataclass(frozen=True, slots=True)
 class TagChange:
     """One event of a tag's history, derived from its temporal rows.
 
-    ``kind`` is ``created`` (a new tag), ``moved`` (from ``previous_digest`` to ``digest``) or
-    ``deleted`` (it pointed at ``digest``). ``row_id`` is the tag row the event comes from.
+    ``kind`` is ``created`` (a new tag), ``moved`` (from ``previous_digest`` to ``digest``),
+    ``deleted`` or ``expired`` (it pointed at ``digest``). ``row_id`` is the tag row the event comes from.
     """
 
     row_id: int

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from moorage.db.engine import Database
 from moorage.db.models import Blob, Manifest, Namespace, Repository, RepositoryBlob, Tag
+from moorage.registry.sql import live_tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ class Usage:
         async with self.db.read() as s:
             repos = (await s.execute(select(func.count(Repository.id)))).scalar_one()
             tags = (
-                await s.execute(select(func.count(Tag.id)).where(Tag.lifetime_end.is_(None)))
+                await s.execute(select(func.count(Tag.id)).where(live_tag(datetime.now(UTC))))
             ).scalar_one()
             manifests = (await s.execute(select(func.count(Manifest.id)))).scalar_one()
             blobs, size = (

@@ -17,6 +17,7 @@ from moorage.identity.sessions import Sessions
 from moorage.identity.throttle import LoginThrottler
 from moorage.identity.users import Users
 from moorage.registry.blobs import Blobs
+from moorage.registry.lifecycle import TagLifecycle
 from moorage.registry.manifests import Manifests
 from moorage.registry.referrers import Referrers
 from moorage.registry.repositories import Repositories
@@ -66,3 +67,4 @@ class UiContext:
     usage: Usage
     storage: StorageDriver
     audit: AuditLog
+    lifecycle: TagLifecycle

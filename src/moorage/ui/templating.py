@@ -21,12 +21,30 @@ def filesize(n: int | None) -> str:
     return f"{n} B"
 
 
+def _until(aware: datetime, secs: int) -> Markup:
+    if secs < 3600:
+        text = f"in {max(1, round(secs / 60))} min"
+    elif secs < 86400:
+        n = round(secs / 3600)
+        text = f"in {n} hour{'s' if n != 1 else ''}"
+    elif secs < 86400 * 45:
+        n = round(secs / 86400)
+        text = f"in {n} day{'s' if n != 1 else ''}"
+    else:
+        text = "on " + aware.strftime("%Y-%m-%d")
+    iso = aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    exact = aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return Markup("<time datetime='{}' title='{}'>{}</time>").format(iso, exact, text)
+
+
 def ago(dt: datetime | None) -> Markup:
     """A <time> element: relative text, the exact UTC time as its title."""
     if dt is None:
         return Markup("<span class='muted'>never</span>")
     aware = dt if dt.tzinfo else dt.replace(tzinfo=UTC)
     secs = int((datetime.now(UTC) - aware).total_seconds())
+    if secs <= -45:  # in the future (a tag's expiration)
+        return _until(aware, -secs)
     if secs < 45:
         text = "just now"
     elif secs < 3600:

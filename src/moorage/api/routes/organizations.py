@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from moorage.api.access import require_org_role
 from moorage.api.auth import ApiCaller, get_ctx, require_scope, signed_in, signed_in_user
@@ -14,7 +14,7 @@ from moorage.api.errors import also
 from moorage.api.pagination import Page
 from moorage.api.partial import given
 from moorage.api.routes.schemas import Deleted, NamespaceName
-from moorage.domain.errors import Forbidden, NotFound
+from moorage.domain.errors import Forbidden, InvalidInput, NotFound
 
 router = APIRouter(tags=["organizations"])
 
@@ -28,6 +28,11 @@ class OrgUpdate(BaseModel):
     """Only the keys sent change (absent keys keep their value)."""
 
     email: str | None = Field(None, max_length=320)
+    tag_expiration_s: StrictInt | None = Field(
+        None,
+        ge=0,
+        description="the time machine window in seconds: one of the registry's tag_expiration_options",
+    )
 
 
 class OrgOut(BaseModel):
@@ -39,6 +44,13 @@ class OrgOut(BaseModel):
     is_member: bool = False
 
 
+class OrgSettings(OrgOut):
+    tag_expiration_s: int = Field(
+        description="how long deleted, moved and expired tags stay restorable, in seconds (Quay's "
+        "time machine window)"
+    )
+
+
 class OrgTeam(BaseModel):
     name: str
     description: str | None
@@ -47,7 +59,7 @@ class OrgTeam(BaseModel):
     can_view: bool = Field(description="the caller administers the organization or is in this team")
 
 
-class OrgDetail(OrgOut):
+class OrgDetail(OrgSettings):
     teams: dict[str, OrgTeam] = Field(description="the organization's teams by name (Quay's shape)")
     ordered_teams: list[str] = Field(description="team names in creation order")
 
@@ -124,6 +136,7 @@ async def get_org(
         role=role,
         is_admin=role == "admin",
         is_member=True,
+        tag_expiration_s=await ctx.lifecycle.namespace_window(org),
         teams={
             t.name: OrgTeam(
                 name=t.name,
@@ -138,14 +151,30 @@ async def get_org(
     )
 
 
-@router.put("/organization/{org}", response_model=OrgOut, summary="Change an organization's e-mail")
+@router.put(
+    "/organization/{org}",
+    response_model=OrgSettings,
+    summary="Change an organization's e-mail and/or time machine window (tag_expiration_s)",
+)
 async def update_org(
     org: str, body: OrgUpdate, caller: ApiCaller = Depends(signed_in_user), ctx: ApiContext = Depends(get_ctx)
-) -> OrgOut:
+) -> OrgSettings:
     await require_org_role(ctx, caller, org, "admin")
+    if "tag_expiration_s" in body.model_fields_set:
+        if body.tag_expiration_s is None:
+            raise InvalidInput("tag_expiration_s may not be null")
+        ctx.lifecycle.check_window(body.tag_expiration_s)  # refused before anything changes
     info = await ctx.organizations.update(org, email=given(body, "email", body.email), actor=caller.actor)
-    return OrgOut(
-        name=info.name, email=info.email, created=info.created_at, role="admin", is_admin=True, is_member=True
+    if body.tag_expiration_s is not None:
+        await ctx.lifecycle.set_namespace_window(org, body.tag_expiration_s, caller.actor)
+    return OrgSettings(
+        name=info.name,
+        email=info.email,
+        created=info.created_at,
+        role="admin",
+        is_admin=True,
+        is_member=True,
+        tag_expiration_s=await ctx.lifecycle.namespace_window(org),
     )
 
 

@@ -1,16 +1,18 @@
-"""Tags with history: /repository/{repo}/tag/ (list), /repository/{repo}/tag/{tag} (move, delete)."""
+"""Tags with history: /repository/{repo}/tag/ (list), /repository/{repo}/tag/{tag} (move, expiration,
+delete), /repository/{repo}/tag/{tag}/restore (the time machine)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, StrictFloat
 
 from moorage.api.access import require_repo_role
 from moorage.api.auth import ApiCaller, current_caller, get_ctx, signed_in
 from moorage.api.context import ApiContext
+from moorage.api.errors import also
 from moorage.api.pagination import Page
 from moorage.api.routes.schemas import Deleted, DigestText, TagName
 from moorage.domain.digest import Digest
@@ -29,7 +31,13 @@ class TagOut(BaseModel):
     is_manifest_list: bool
     size: int
     start_ts: datetime
-    end_ts: datetime | None
+    end_ts: datetime | None = Field(
+        description="when the tag stopped (history) or will stop (a live tag with an expiration) "
+        "pointing here"
+    )
+    expiration: datetime | None = Field(
+        description="Quay's field: the same instant as end_ts; for a live tag, when it expires"
+    )
     active: bool
     created_by: str | None
 
@@ -50,14 +58,32 @@ class TagPage(BaseModel):
 MAX_PAGED_ROWS = 10_000  # ?page= walks from the start; deeper lists page with next_page
 
 
-class TagMove(BaseModel):
-    manifest_digest: DigestText
+class TagChange(BaseModel):
+    """Quay's ChangeTag: either key or both; only the keys sent change anything."""
+
+    manifest_digest: DigestText | None = Field(None, description="point the tag at this manifest")
+    expiration: StrictFloat | None = Field(
+        None,
+        description="when the tag expires, in Unix seconds (in the future, at most max_tag_expiration_s "
+        "ahead); null clears it",
+    )
 
 
 class TagMoved(BaseModel):
     name: str
-    manifest_digest: str
+    manifest_digest: str | None
     moved: bool
+    expiration: datetime | None = Field(None, description="the tag's expiration after the change")
+
+
+class TagRestore(BaseModel):
+    manifest_digest: DigestText | None = Field(None, description="the manifest the tag pointed at")
+
+
+class TagRestored(BaseModel):
+    name: str
+    manifest_digest: str
+    moved: bool = Field(description="a live tag pointing elsewhere was moved back")
 
 
 @router.get(
@@ -98,6 +124,7 @@ async def list_tags(
 
 
 def _tags(rows: Sequence[TagRow]) -> list[TagOut]:
+    now = datetime.now(UTC)
     return [
         TagOut(
             name=r.name,
@@ -106,8 +133,9 @@ def _tags(rows: Sequence[TagRow]) -> list[TagOut]:
             is_manifest_list=r.media_type in INDEXES,
             size=r.size,
             start_ts=r.lifetime_start,
-            end_ts=r.lifetime_end,
-            active=r.lifetime_end is None,
+            end_ts=r.end(now) or r.expires_at,
+            expiration=r.end(now) or r.expires_at,
+            active=r.live(now),
             created_by=r.created_by,
         )
         for r in rows
@@ -117,25 +145,66 @@ def _tags(rows: Sequence[TagRow]) -> list[TagOut]:
 @router.put(
     "/repository/{repo:path}/tag/{tag}",
     response_model=TagMoved,
-    summary="Create or move a tag to a manifest already in the repository",
+    summary="Create or move a tag to a manifest of the repository, and/or set or clear its expiration",
+    responses=also((404, "no such repository, manifest, or (expiration only) live tag")),
 )
-async def move_tag(
+async def change_tag(
     repo: str,
     tag: TagName,
-    body: TagMove,
+    body: TagChange,
     caller: ApiCaller = Depends(signed_in),
     ctx: ApiContext = Depends(get_ctx),
 ) -> TagMoved:
     await require_repo_role(ctx, caller, repo, "write")
     if not is_valid_tag(tag):
         raise InvalidInput(f"invalid tag {tag[:140]!r}")
-    try:
-        moved = await ctx.manifests.retag(repo, tag, Digest.parse(body.manifest_digest), caller.actor)
-    except RegistryError as exc:
-        if exc.code == "DIGEST_INVALID":
-            raise InvalidInput(exc.message) from exc
-        raise NotFound(exc.message) from exc
-    return TagMoved(name=tag, manifest_digest=body.manifest_digest, moved=moved)
+    sent = body.model_fields_set
+    if not sent & {"manifest_digest", "expiration"}:
+        raise InvalidInput("send manifest_digest, expiration or both")
+    if "manifest_digest" in sent and body.manifest_digest is None:
+        raise InvalidInput("manifest_digest may not be null")
+    expires_at: datetime | None = None
+    if "expiration" in sent and body.expiration is not None:
+        try:
+            expires_at = datetime.fromtimestamp(body.expiration, UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise InvalidInput("expiration is not a valid Unix time") from exc
+        ctx.lifecycle.check_expiration(expires_at)  # before anything moves
+    moved = False
+    if body.manifest_digest is not None:
+        try:
+            moved = await ctx.manifests.retag(repo, tag, Digest.parse(body.manifest_digest), caller.actor)
+        except RegistryError as exc:
+            if exc.code == "DIGEST_INVALID":
+                raise InvalidInput(exc.message) from exc
+            raise NotFound(exc.message) from exc
+    expiration = None
+    if "expiration" in sent:
+        change = await ctx.lifecycle.set_expiration(repo, tag, expires_at, caller.actor)
+        expiration = change.new
+    return TagMoved(name=tag, manifest_digest=body.manifest_digest, moved=moved, expiration=expiration)
+
+
+@router.post(
+    "/repository/{repo:path}/tag/{tag}/restore",
+    response_model=TagRestored,
+    summary="Point a tag back at a manifest it held within the namespace's time machine window",
+    responses=also(
+        (404, "no such repository, the tag never held the manifest, or that was outside the window")
+    ),
+)
+async def restore_tag(
+    repo: str,
+    tag: TagName,
+    body: TagRestore,
+    caller: ApiCaller = Depends(signed_in),
+    ctx: ApiContext = Depends(get_ctx),
+) -> TagRestored:
+    await require_repo_role(ctx, caller, repo, "write")
+    if body.manifest_digest is None:
+        raise InvalidInput("Missing manifest_digest")
+    done = await ctx.lifecycle.restore(repo, tag, body.manifest_digest, caller.actor)
+    return TagRestored(name=done.tag, manifest_digest=done.manifest_digest, moved=done.moved)
 
 
 @router.delete("/repository/{repo:path}/tag/{tag}", response_model=Deleted, summary="Delete one tag")

@@ -21,6 +21,7 @@ from moorage.domain.errors import (
     as_service_error,
 )
 from moorage.domain.principal import Principal
+from moorage.registry.lifecycle import human_duration, window_choices
 from moorage.ui.web import actor, ctx, field, form, page, redirect, render, require_user
 
 _PASSWORD_MAX = 1024
@@ -54,12 +55,15 @@ async def _settings_page(request: Request, status: int = 200, **variables: Any) 
     if info is None:
         raise NotFound("There is no page at this address.")
     variables.setdefault("email_value", info.email or "")
+    lifecycle = ctx(request).lifecycle
+    variables.setdefault("window", await lifecycle.namespace_window(p.name))
     return render(
         request,
         "account_settings.html",
         status=status,
         account=info,
         login_lines=_login_lines(request, p.name),
+        window_choices=window_choices(lifecycle.window_options),
         **variables,
     )
 
@@ -80,6 +84,21 @@ async def change_email(request: Request) -> Response:
         exc = as_service_error(exc)
         return await _settings_page(request, exc.status, email_error=exc.detail, email_value=email)
     return redirect(request, "/settings", "E-mail address saved." if email else "E-mail address removed.")
+
+
+async def change_window(request: Request) -> Response:
+    """The user's time machine window, as PUT /api/v1/user/ {"tag_expiration_s"}."""
+    p, _ = _person(request)
+    data = await form(request)
+    raw = field(data, "tag_expiration_s", max_length=20)
+    try:
+        if not raw.isdigit():
+            raise InvalidInput("Choose how long ended tags stay restorable")
+        seconds = await ctx(request).lifecycle.set_namespace_window(p.name, int(raw), actor(request))
+    except (ServiceError, RegistryError) as exc:
+        exc = as_service_error(exc)
+        return await _settings_page(request, exc.status, window_error=exc.detail)
+    return redirect(request, "/settings", f"Ended tags now stay restorable for {human_duration(seconds)}.")
 
 
 def _secret(data: Any, name: str) -> str:
@@ -202,6 +221,7 @@ routes = [
     page("/settings", settings_page, name="settings"),
     page("/settings/email", change_email, methods=("POST",)),
     page("/settings/password", change_password, methods=("POST",)),
+    page("/settings/time-machine", change_window, methods=("POST",)),
     page("/settings/tokens", tokens_page, name="settings_tokens"),
     page("/settings/tokens", create_token, methods=("POST",)),
     page("/settings/tokens/{token_uuid}/revoke", revoke_token, methods=("POST",)),

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from moorage.domain.errors import InvalidInput, NotFound, RegistryError, ServiceError
+from moorage.registry.lifecycle import human_duration, window_choices
 from moorage.ui.pages.org_common import OrgView, load_org, readable
 from moorage.ui.web import (
     actor,
@@ -86,9 +87,16 @@ async def user_namespace(request: Request) -> Response:
 
 
 # -- settings
-def _settings_page(
-    request: Request, view: OrgView, *, error: str | None = None, status: int = 200, **values: str
+async def _settings_page(
+    request: Request,
+    view: OrgView,
+    *,
+    error: str | None = None,
+    window_error: str | None = None,
+    status: int = 200,
+    **values: str,
 ) -> Response:
+    lifecycle = ctx(request).lifecycle
     return render(
         request,
         "org_settings.html",
@@ -98,17 +106,34 @@ def _settings_page(
         title=f"{view.name} · settings",
         error=error,
         values=values,
+        window=await lifecycle.namespace_window(view.name),
+        window_choices=window_choices(lifecycle.window_options),
+        window_error=window_error,
     )
 
 
 async def org_settings(request: Request) -> Response:
     view = await load_org(request, request.path_params["org"], "admin")
-    return _settings_page(request, view, email=view.info.email or "")
+    return await _settings_page(request, view, email=view.info.email or "")
 
 
 async def org_update(request: Request) -> Response:
     view = await load_org(request, request.path_params["org"], "admin")
     data = await form(request)
+    if "tag_expiration_s" in data:  # the time machine form (as PUT /organization/{org} {"tag_expiration_s"})
+        raw = field(data, "tag_expiration_s", max_length=20)
+        try:
+            if not raw.isdigit():
+                raise InvalidInput("Choose how long ended tags stay restorable")
+            seconds = await ctx(request).lifecycle.set_namespace_window(view.name, int(raw), actor(request))
+        except (ServiceError, RegistryError) as exc:
+            text, status = readable(exc)
+            return await _settings_page(
+                request, view, window_error=text, status=status, email=view.info.email or ""
+            )
+        return redirect(
+            request, f"{view.url}/settings", f"Ended tags now stay restorable for {human_duration(seconds)}."
+        )
     email = ""
     try:
         email = field(data, "email", max_length=320)
@@ -117,7 +142,7 @@ async def org_update(request: Request) -> Response:
         await ctx(request).organizations.update(view.name, email=email or None, actor=actor(request))
     except (ServiceError, RegistryError) as exc:
         text, status = readable(exc)
-        return _settings_page(request, view, error=text, status=status, email=email)
+        return await _settings_page(request, view, error=text, status=status, email=email)
     return redirect(request, f"{view.url}/settings", "Contact e-mail saved.")
 
 
@@ -126,7 +151,7 @@ async def org_delete(request: Request) -> Response:
     data = await form(request)
     typed = field(data, "confirm", max_length=255)
     if typed != view.name:
-        return _settings_page(
+        return await _settings_page(
             request,
             view,
             error=f"Type the organization's name, {view.name}, to delete it. Nothing was deleted.",
@@ -137,7 +162,7 @@ async def org_delete(request: Request) -> Response:
         await ctx(request).organizations.delete(view.name, actor(request))
     except (ServiceError, RegistryError) as exc:
         text, status = readable(exc)
-        return _settings_page(request, view, error=text, status=status, email=view.info.email or "")
+        return await _settings_page(request, view, error=text, status=status, email=view.info.email or "")
     return redirect(request, "/", f"Organization {view.name} and its repositories were deleted.")
 
 

@@ -6,6 +6,7 @@ page is one indexed range query however long the history is.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -13,9 +14,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from moorage.audit import AuditQuery
+from moorage.domain.errors import InvalidInput, RegistryError, ServiceError, as_service_error
 from moorage.domain.reference import is_valid_tag
-from moorage.ui.pages.repo_common import load_repo, manifest_url, with_query
-from moorage.ui.web import ctx, page, page_cursor, render
+from moorage.registry.lifecycle import human_duration
+from moorage.registry.types import TagChange
+from moorage.ui.pages.repo_common import RepoView, load_repo, manifest_url, with_query
+from moorage.ui.web import actor, ctx, field, form, page, page_cursor, redirect, render
 
 #: Audit kinds recorded against a repository, in the words the Usage logs tab shows.
 REPO_LOG_KINDS: dict[str, str] = {
@@ -25,6 +29,9 @@ REPO_LOG_KINDS: dict[str, str] = {
     "create_tag": "Tag created",
     "move_tag": "Tag moved",
     "delete_tag": "Tag deleted",
+    "revert_tag": "Tag restored",
+    "change_tag_expiration": "Tag expiration changed",
+    "tag_expired": "Tag expired",
     "delete_manifest": "Manifest deleted",
     "delete_blob": "Blob deleted",
     "change_repo_visibility": "Visibility changed",
@@ -39,12 +46,29 @@ def _before(request: Request) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
+def restore_target(event: TagChange) -> str | None:
+    """The digest a Restore button on this history row brings the tag back to: what a deleted or
+    expired tag pointed at, or what a moved tag pointed at before the move."""
+    if event.kind in ("deleted", "expired"):
+        return event.digest
+    if event.kind == "moved":
+        return event.previous_digest
+    return None
+
+
 async def history_tab(request: Request) -> Response:
-    view = await load_repo(request)
+    return await _history_page(request, await load_repo(request))
+
+
+async def _history_page(
+    request: Request, view: RepoView, *, error: str | None = None, status: int = 200
+) -> Response:
     c = ctx(request)
     tag = request.query_params.get("tag", "").strip()[:128]
     tag = tag if is_valid_tag(tag) else ""
     before = _before(request)
+    window = await c.lifecycle.window_of(view.name)
+    oldest = datetime.now(UTC) - timedelta(seconds=window)
     events, cursor = await c.tags.changes(
         view.name, limit=c.settings.page_size, before=before, tag=tag or None
     )
@@ -58,6 +82,10 @@ async def history_tab(request: Request) -> Response:
         events=events,
         present=await c.manifests.present(view.name, digests),
         tag=tag,
+        status=status,
+        error=error,
+        window=human_duration(window),
+        restorable=lambda e: restore_target(e) if view.can_write and e.at >= oldest else None,
         manifest_url=lambda d: manifest_url(view.name, d),
         next_url=with_query(base, tag=tag, before=cursor) if cursor else None,
         first_url=with_query(base, tag=tag) if before else None,
@@ -89,11 +117,28 @@ async def logs_tab(request: Request) -> Response:
     return render(request, "repo_logs.html", **variables)
 
 
+async def restore_tag(request: Request) -> Response:
+    """Bring a tag back to a manifest it held within the window, as POST .../tag/{tag}/restore."""
+    view = await load_repo(request, "write", signed_in=True)
+    data = await form(request)
+    tag = field(data, "tag", max_length=128)
+    digest = field(data, "digest", max_length=256)
+    try:
+        if not digest:
+            raise InvalidInput("Choose the manifest to restore the tag to")
+        await ctx(request).lifecycle.restore(view.name, tag, digest, actor(request))
+    except (ServiceError, RegistryError) as exc:
+        err = as_service_error(exc)
+        return await _history_page(request, view, error=err.detail, status=err.status)
+    return redirect(request, view.tab_url("history"), f"Tag {tag} restored to {digest}.")
+
+
 def _tab(suffix: str) -> str:
     return "/repository/{repo:path}/-/" + suffix
 
 
 routes: list[BaseRoute] = [
     page(_tab("history"), history_tab),
+    page(_tab("tags/restore"), restore_tag, methods=("POST",)),
     page(_tab("logs"), logs_tab),
 ]

@@ -12,6 +12,7 @@ of an index, attached referrers) are fetched for the rows of that page only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -28,6 +29,7 @@ from moorage.domain.errors import (
     ServiceError,
     as_service_error,
 )
+from moorage.domain.labels import DurationError, parse_duration
 from moorage.domain.reference import is_valid_tag
 from moorage.registry.types import ReferrerDescriptor, TagRow
 from moorage.ui.pages import repo_admin, repo_history, repo_manifest
@@ -218,6 +220,37 @@ async def delete_tag(request: Request) -> Response:
     return redirect(request, with_query(view.url, q=q), f"Tag {tag} deleted.")
 
 
+async def tag_expiration(request: Request) -> Response:
+    """Set (``expires_in`` = a duration) or clear (``never``) a tag's expiration, as PUT
+    .../tag/{tag} {"expiration"}."""
+    view = await load_repo(request, "write", signed_in=True)
+    data = await form(request)
+    tag = field(data, "tag", max_length=128)
+    wanted = field(data, "expires_in", max_length=20)
+    q = field(data, "q", max_length=128)
+    try:
+        if not is_valid_tag(tag):
+            raise InvalidInput(f"invalid tag {tag[:140]!r}")
+        if not wanted:
+            raise InvalidInput(f"Choose when tag {tag} should expire, or never")
+        when = None
+        if wanted != "never":
+            try:
+                when = datetime.now(UTC) + timedelta(seconds=parse_duration(wanted))
+            except DurationError as exc:
+                raise InvalidInput(str(exc)) from None
+        change = await ctx(request).lifecycle.set_expiration(view.name, tag, when, actor(request))
+    except (ServiceError, RegistryError) as exc:
+        err = as_service_error(exc)
+        return await _tags_page(request, view, error=err.detail, status=err.status)
+    text = (
+        f"Tag {tag} expires at {change.new:%Y-%m-%d %H:%M} UTC."
+        if change.new
+        else f"Tag {tag} never expires."
+    )
+    return redirect(request, with_query(view.url, q=q), text)
+
+
 def _tab(suffix: str) -> str:
     return "/repository/{repo:path}/-/" + suffix
 
@@ -226,6 +259,7 @@ routes: list[BaseRoute] = [
     page(_tab("tags/move"), move_form),
     page(_tab("tags/move"), move_tag, methods=("POST",)),
     page(_tab("tags/delete"), delete_tag, methods=("POST",)),
+    page(_tab("tags/expiration"), tag_expiration, methods=("POST",)),
     *repo_history.routes,
     *repo_manifest.routes,
     *repo_admin.routes,
