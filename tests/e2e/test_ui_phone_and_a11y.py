@@ -68,7 +68,9 @@ def crawls(chromium: Browser, crawl_server: RegistryServer, seeded: Seeded) -> d
 def _reached(who: str, reports: list[PageReport]) -> None:
     urls = [r.url for r in reports]
     for fragment in MUST_REACH[who]:
-        assert any(fragment in u for u in urls), f"the {who}'s crawl never reached a page with {fragment}: {urls}"
+        assert any(fragment in u for u in urls), (
+            f"the {who}'s crawl never reached a page with {fragment}: {urls}"
+        )
     if who != "anonymous":
         assert any(LONG_TAG in u for u in urls) or len(reports) > 40, urls
 

@@ -52,7 +52,9 @@ def push(http: httpx.Client, layout: OciLayout, digest: str, media_type: str, re
     for blob in [manifest.get("config"), *manifest.get("layers", [])]:
         if blob is not None:
             _push_blob(http, repo, layout.blob(blob["digest"]), blob["digest"])
-    r = http.put(f"/v2/{repo}/manifests/{tag}", content=layout.blob(digest), headers={"content-type": media_type})
+    r = http.put(
+        f"/v2/{repo}/manifests/{tag}", content=layout.blob(digest), headers={"content-type": media_type}
+    )
     assert r.status_code == 201, (tag, r.text)
 
 
@@ -114,7 +116,9 @@ def seed(server: RegistryServer, images: ImageSet) -> Seeded:
         api("POST", "/user/apptoken", {"title": "laptop"})
 
     with httpx.Client(base_url=server.url, auth=(member, member_pw), timeout=60) as http:
-        r = http.post("/api/v1/repository", json={"namespace": member, "repository": "tool", "visibility": "private"})
+        r = http.post(
+            "/api/v1/repository", json={"namespace": member, "repository": "tool", "visibility": "private"}
+        )
         assert r.status_code == 201, r.text
         push(http, layout, hello.digest, hello.media_type, f"{member}/tool", "latest")
         r = http.put("/api/v1/user/robots/builder", json={"description": "my laptop builds"})

@@ -57,12 +57,15 @@ _OVERFLOW_JS = """
     const text = (el.textContent || "").trim().replace(/\\s+/g, " ").slice(0, 40);
     return d + (text ? ' "' + text + '"' : "");
   };
-  const out = [];
+  const all = [];
   for (const el of document.body.querySelectorAll("*")) {
     const r = el.getBoundingClientRect();
-    if (r.width === 0 || r.right <= width + 1 || clipped(el)) continue;
-    out.push({right: r.right, width: r.width, what: describe(el)});
+    if (r.width === 0 || r.right <= width + 1) continue;
+    all.push({right: r.right, width: r.width, what: describe(el), clipped: clipped(el)});
   }
+  // an absolutely positioned element escapes the scroll box around it: then name it anyway
+  const free = all.filter(o => !o.clipped);
+  const out = free.length ? free : all;
   out.sort((a, b) => b.right - a.right || a.width - b.width);
   return {scrollWidth: root.scrollWidth, clientWidth: width,
           widest: out.slice(0, 3).map(o => o.what + " (" + Math.round(o.width) + " px wide, right edge at "
@@ -103,7 +106,8 @@ _AXE_RUN_JS = """
 async () => {
   const result = await axe.run(document, {resultTypes: ["violations"]});
   const always = ["heading-order", "landmark-unique", "landmark-one-main", "landmark-no-duplicate-main",
-                  "landmark-no-duplicate-banner", "landmark-no-duplicate-contentinfo", "landmark-main-is-top-level"];
+                  "landmark-no-duplicate-banner", "landmark-no-duplicate-contentinfo",
+                  "landmark-main-is-top-level"];
   return result.violations
     .filter(v => v.impact === "serious" || v.impact === "critical" || always.includes(v.id))
     .map(v => v.id + " (" + v.impact + "): " + v.help + " — " + v.nodes.length + " element(s), e.g. "
