@@ -10,7 +10,8 @@ On each page, at a phone's width (390 px):
 
 - the document must not scroll sideways (``scrollWidth`` of the scrolling element <= its
   ``clientWidth``); the failure names the page and its widest elements;
-- every top-bar menu, opened, and every dialog, shown, must fit the screen;
+- the top bar must stay one row, and every top-bar menu, opened, and every dialog, shown, must
+  fit the screen;
 
 and at a laptop's width, axe-core (vendored, see ``tests/support/vendor/axe-core/README.md``) must
 find no violation of impact *serious* or *critical*, nor any of the heading-order and landmark rules
@@ -63,9 +64,19 @@ _OVERFLOW_JS = """
     if (r.width === 0 || r.right <= width + 1) continue;
     all.push({right: r.right, width: r.width, what: describe(el), clipped: clipped(el)});
   }
-  // an absolutely positioned element escapes the scroll box around it: then name it anyway
-  const free = all.filter(o => !o.clipped);
-  const out = free.length ? free : all;
+  let out = all.filter(o => !o.clipped);
+  if (!out.length) {
+    // text sticking out of its box, or a positioned element escaping a scroll box: find the
+    // deepest elements without which the page would fit
+    for (const el of document.body.querySelectorAll("*")) {
+      const display = el.style.display;
+      el.style.display = "none";
+      const fits = root.scrollWidth <= width;
+      el.style.display = display;
+      if (fits) out.push(describe(el) + " (its text sticks out, or a positioned part)");
+    }
+    return {scrollWidth: root.scrollWidth, clientWidth: width, widest: out.slice(-3).reverse()};
+  }
   out.sort((a, b) => b.right - a.right || a.width - b.width);
   return {scrollWidth: root.scrollWidth, clientWidth: width,
           widest: out.slice(0, 3).map(o => o.what + " (" + Math.round(o.width) + " px wide, right edge at "
@@ -84,6 +95,12 @@ _POPUPS_JS = """
       bad.push(what + " spans " + Math.round(r.left) + ".." + Math.round(r.right) + " px (scrollWidth "
                + el.scrollWidth + ") on a " + width + " px screen");
   };
+  const nav = document.querySelector(".topnav");
+  if (nav) {  // one row: the middles of the bar's items line up
+    const mids = [...nav.children].map(c => c.getBoundingClientRect()).filter(r => r.width > 1)
+      .map(r => r.top + r.height / 2);
+    if (Math.max(...mids) - Math.min(...mids) > 8) bad.push("the top bar takes more than one row");
+  }
   for (const d of document.querySelectorAll("details.menu")) {
     d.open = true;
     const items = d.querySelector(".menu-items");
