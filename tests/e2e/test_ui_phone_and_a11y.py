@@ -17,7 +17,7 @@ from tests.e2e.browser_fixtures import sign_in
 from tests.e2e.ui_seed import LONG_TAG, Seeded, seed
 from tests.support.images import ImageSet
 from tests.support.servers import RegistryServer, start_moorage
-from tests.support.uicrawl import PHONE, PageReport, crawl
+from tests.support.uicrawl import PHONE, PageReport, crawl, route_key, ui_routes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -60,6 +60,8 @@ def crawls(chromium: Browser, crawl_server: RegistryServer, seeded: Seeded) -> d
             elif who == "user":
                 sign_in(page, seeded.member, seeded.member_password)
             out[who] = crawl(page, crawl_server.url)
+            routes = {route_key(r.url, ui_routes()) for r in out[who]}
+            print(f"crawl as {who}: {len(out[who])} pages, {len(routes)} routes x query sets")  # for -s / -rP
         finally:
             context.close()
     return out

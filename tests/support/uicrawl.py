@@ -142,7 +142,8 @@ class PageReport:
     axe: list[str] = field(default_factory=list)
 
 
-def _routes() -> list[Route]:
+def ui_routes() -> list[Route]:
+    """The GET routes of the web UI, in the order the router tries them."""
     return [r for m in pages.MODULES for r in m.routes if isinstance(r, Route) and "GET" in (r.methods or ())]
 
 
@@ -169,7 +170,7 @@ def _local(base: str, current: str, href: str) -> str | None:
 def crawl(page: Page, base: str, *, axe: bool = True, start: str = "/") -> list[PageReport]:
     """Visit every reachable page from ``start`` and check it (see the module's docstring)."""
     axe_source = AXE.read_text(encoding="utf-8") if axe else ""
-    routes = _routes()
+    routes = ui_routes()
     per_key: dict[str, int] = {}
     seen: set[str] = set()
     queue = deque([start])
