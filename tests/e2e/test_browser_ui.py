@@ -13,7 +13,7 @@ import secrets
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 from tests.e2e.browser_fixtures import sign_in
 from tests.support.browser import screenshot
 from tests.support.clients import ClientEnv
@@ -23,6 +23,12 @@ from tests.support.servers import RegistryServer
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 ORG = "application-images"
+
+
+def _refuse(dialog: Dialog, seen: list[str]) -> None:
+    """A native dialog (alert, confirm, prompt) must never open: note it and dismiss it."""
+    seen.append(dialog.message)
+    dialog.dismiss()
 
 
 def _copy_in(client: ClientEnv, server: RegistryServer, images: ImageSet, source: str, dest: str) -> None:
@@ -72,7 +78,7 @@ def test_seed_walkthrough_in_the_browser_then_docker_pulls_with_the_robot(
 
     # robot account with read on test, in the create dialog
     page.goto(f"/organization/{ORG}/robots")
-    page.get_by_role("button", name="New robot account").first.click()
+    page.get_by_role("link", name="New robot account").first.click()
     dialog = page.locator("dialog#new-robot")
     expect(dialog).to_be_visible()
     dialog.get_by_label("Name", exact=True).fill("jenkins")
@@ -189,9 +195,20 @@ def test_delete_a_tag_and_find_it_in_the_tag_history(
     page.goto(f"/repository/{org}/app")
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name="1.0", exact=True))
     expect(row).to_have_count(1)
-    page.once("dialog", lambda d: d.accept())
-    row.get_by_role("button", name="Delete").click()
+    native: list[str] = []
+    page.on("dialog", lambda d: _refuse(d, native))
+    # the app's own dialog asks first; Escape leaves the tag alone
+    row.get_by_role("link", name="Delete tag 1.0").click()
+    dialog = page.get_by_role("dialog", name="Delete tag 1.0?")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()  # the safe choice first
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("link", name="1.0", exact=True)).to_be_visible()
+    row.get_by_role("link", name="Delete tag 1.0").click()
+    dialog.get_by_role("button", name="Delete tag").click()
     expect(page.get_by_role("link", name="1.0", exact=True)).to_have_count(0)
+    assert native == [], native
     expect(page.get_by_role("link", name="2.0", exact=True)).to_be_visible()
     page.get_by_role("link", name="Tag history").click()
     expect(page.get_by_role("row").filter(has_text="1.0").filter(has_text="deleted")).not_to_have_count(0)

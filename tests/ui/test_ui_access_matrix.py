@@ -129,6 +129,7 @@ ROWS: list[Row] = [
     ("GET", "/repository/{repo:path}/-/manifest/{digest}", REPO + "/-/manifest/{digest}", 404, 404, 200, 200, 200),
     ("GET", "/repository/{repo:path}/-/tags/move", REPO + "/-/tags/move?tag=1.0", 404, 404, 403, 200, 200),
     ("POST", "/repository/{repo:path}/-/tags/move", REPO + "/-/tags/move", 404, 404, 403, S, S),
+    ("GET", "/repository/{repo:path}/-/tags/delete", REPO + "/-/tags/delete?tag=1.0", 404, 404, 403, 200, 200),
     ("POST", "/repository/{repo:path}/-/tags/delete", REPO + "/-/tags/delete", 404, 404, 403, S, S),
     ("POST", "/repository/{repo:path}/-/tags/expiration", REPO + "/-/tags/expiration", 404, 404, 403, S, S),
     ("POST", "/repository/{repo:path}/-/tags/restore", REPO + "/-/tags/restore", 404, 404, 403, S, S),

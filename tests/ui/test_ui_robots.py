@@ -122,7 +122,7 @@ async def test_reveal_shows_token_and_ready_to_copy_credentials(
     assert f"podman login --tls-verify=false -u='{name}' -p='{robot.password}' {host}" in fragment
     auth = base64.b64encode(f"{name}:{robot.password}".encode()).decode()
     # the config.json entry
-    config = re.search(r"<pre>(\{.*?\})</pre>", fragment, re.S)
+    config = re.search(r"<pre[^>]*>(\{.*?\})</pre>", fragment, re.S)
     assert config, fragment
     assert json.loads(config.group(1)) == {"auths": {host: {"auth": auth}}}
     # the Kubernetes secret: kind, type and the base64 config

@@ -61,13 +61,16 @@ async def _list_page(
     c = ctx(request)
     after = request.query_params.get("after") or None
     apps, next_after = _page_of(await c.oauth.list(view.name), after, c.settings.page_size)
+    # ?new=1 (the button's address without JavaScript) and a refused form show the form as a page
+    creating = "new" in request.query_params or error is not None
     return render(
         request,
         "org_apps.html",
         status=status,
         org=view,
         current="applications",
-        title=f"{view.name} · OAuth applications",
+        title=f"{view.name} · {'new OAuth application' if creating else 'OAuth applications'}",
+        creating=creating,
         apps=apps,
         after=after,
         next_after=next_after,

@@ -35,13 +35,16 @@ async def _teams_page(
     teams, next_after = slice_page(
         await c.organizations.teams(view.name), after, c.settings.page_size, lambda t: t.name
     )
+    # ?new=1 (the button's address without JavaScript) and a refused new team show the form as a page
+    creating = view.is_admin and ("new" in request.query_params or (values is not None and "name" in values))
     return render(
         request,
         "org_teams.html",
         status=status,
         org=view,
         current="teams",
-        title=f"{view.name} · teams",
+        title=f"{view.name} · {'new team' if creating else 'teams'}",
+        creating=creating,
         teams=teams,
         after=after,
         next_after=next_after,

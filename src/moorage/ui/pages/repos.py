@@ -201,6 +201,27 @@ async def move_tag(request: Request) -> Response:
     return redirect(request, back, f"Tag {tag} {what} {digest}.")
 
 
+async def delete_form(request: Request) -> Response:
+    """Asks before deleting a tag: a fragment for the tags page's dialog (htmx), else a whole page."""
+    view = await load_repo(request, "write", signed_in=True)
+    q, _ = _filters(request)
+    tag = request.query_params.get("tag", "")[:128]
+    found = await ctx(request).tags.page(view.name, only_active=True, specific=tag, limit=1, after=None)
+    if not found:
+        raise NotFound(f"no tag {tag!r} in {view.name}")
+    variables: dict[str, Any] = {
+        "repo": view,
+        "tab": "tags",
+        "tag": found[0],
+        "kind": manifest_kind(found[0].media_type, found[0].artifact_type),
+        "q": q,
+        "back": with_query(view.url, q=q),
+    }
+    if is_htmx(request) and request.headers.get("hx-target") == "tag-delete-body":
+        return render(request, "repo_tag_delete_form.html", in_dialog=True, **variables)
+    return render(request, "repo_tag_delete.html", in_dialog=False, **variables)
+
+
 async def delete_tag(request: Request) -> Response:
     """End one tag (the manifest and the other tags stay), as DELETE .../tag/{tag}."""
     view = await load_repo(request, "write", signed_in=True)
@@ -258,6 +279,7 @@ def _tab(suffix: str) -> str:
 routes: list[BaseRoute] = [
     page(_tab("tags/move"), move_form),
     page(_tab("tags/move"), move_tag, methods=("POST",)),
+    page(_tab("tags/delete"), delete_form),
     page(_tab("tags/delete"), delete_tag, methods=("POST",)),
     page(_tab("tags/expiration"), tag_expiration, methods=("POST",)),
     *repo_history.routes,

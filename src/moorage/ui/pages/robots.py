@@ -91,11 +91,14 @@ async def _list_page(
         r.name: await c.permissions.robot_permissions(scope.namespace, r.shortname) for r in robots
     }
     repositories = await _grantable(request, scope)
+    # ?new=1 (the button's address without JavaScript) and a refused form show the form as a page
+    creating = "new" in request.query_params or error is not None
     return render(
         request,
         "robot_list.html",
         status=status,
-        title=f"{scope.namespace} · robot accounts",
+        title=f"{scope.namespace} · {'new robot account' if creating else 'robot accounts'}",
+        creating=creating,
         robots=robots,
         permissions=permissions,
         after=after,

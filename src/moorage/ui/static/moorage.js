@@ -35,7 +35,8 @@
     var opener = ev.target.closest("[data-open]");
     if (opener) {
       var dlg = document.getElementById(opener.getAttribute("data-open"));
-      if (dlg && dlg.showModal) { ev.preventDefault(); dlg.showModal(); }
+      // without script the opener is a link to a page with the same form
+      if (dlg && dlg.showModal) { ev.preventDefault(); openDialog(dlg, opener); }
       return;
     }
     var closer = ev.target.closest("[data-close]");
@@ -45,12 +46,103 @@
     }
   });
 
-  // Forms with data-confirm ask first; data-confirm-name makes the user type a name.
+  // Dialogs are modal (the page behind is inert), labelled by their heading, closed by Escape
+  // (the browser's cancel) or Cancel; Tab cycles inside; focus returns to what opened them.
+  function focusables(root) {
+    return Array.prototype.filter.call(
+      root.querySelectorAll("a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])"),
+      function (el) { return el.offsetParent !== null || el === document.activeElement; });
+  }
+  function openDialog(dlg, opener) {
+    dlg._opener = opener || document.activeElement;
+    if (!dlg._wired) {
+      dlg._wired = true;
+      dlg.addEventListener("close", function () {
+        var back = dlg._opener;
+        dlg._opener = null;
+        if (back && document.contains(back) && back.focus) back.focus();
+      });
+    }
+    dlg.showModal();
+  }
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Tab") return;
+    var dlg = document.querySelector("dialog[open]");
+    if (!dlg) return;
+    var items = focusables(dlg);
+    if (!items.length) { ev.preventDefault(); return; }
+    var first = items[0], last = items[items.length - 1];
+    if (ev.shiftKey && (document.activeElement === first || !dlg.contains(document.activeElement))) {
+      ev.preventDefault(); last.focus();
+    } else if (!ev.shiftKey && (document.activeElement === last || !dlg.contains(document.activeElement))) {
+      ev.preventDefault(); first.focus();
+    }
+  });
+  // content loaded into an open dialog (htmx): focus its first control
+  document.addEventListener("htmx:afterSwap", function (ev) {
+    var dlg = ev.target.closest && ev.target.closest("dialog[open]");
+    if (!dlg) return;
+    var items = focusables(ev.target);
+    var pick = ev.target.querySelector("[autofocus]") || items[0];
+    if (pick) pick.focus();
+  });
+
+  // The app's own confirmation dialog (instead of the browser's window.confirm).
+  var confirmDialog = null;
+  function confirmBox() {
+    if (confirmDialog) return confirmDialog;
+    var d = document.createElement("dialog");
+    d.id = "confirm-dialog";
+    d.className = "confirm-dialog";
+    d.setAttribute("aria-labelledby", "confirm-dialog-title");
+    d.setAttribute("aria-describedby", "confirm-dialog-text");
+    d.innerHTML = '<h2 id="confirm-dialog-title">Are you sure?</h2><p id="confirm-dialog-text"></p>' +
+      '<div class="dialog-actions"><button type="button" data-close>Cancel</button>' +
+      '<button type="button" class="danger" data-confirm-ok>Confirm</button></div>';
+    document.body.appendChild(d);
+    confirmDialog = d;
+    return d;
+  }
+  function askConfirm(message, label, opener, onYes) {
+    var d = confirmBox();
+    d.querySelector("#confirm-dialog-text").textContent = message;
+    var ok = d.querySelector("[data-confirm-ok]");
+    ok.textContent = label || "Confirm";
+    ok.onclick = function () { d.close(); onYes(); };
+    openDialog(d, opener);
+    d.querySelector("[data-close]").focus();  // the safe choice first
+  }
+
+  // Forms with data-confirm ask first, in the app's dialog; data-confirm-name makes the user type a name.
   document.addEventListener("submit", function (ev) {
     var f = ev.target;
     var msg = f.getAttribute("data-confirm");
-    if (msg && !window.confirm(msg)) { ev.preventDefault(); }
+    if (!msg) return;
+    if (f._confirmed) { f._confirmed = false; return; }
+    ev.preventDefault();
+    var submitter = ev.submitter || f.querySelector("[type=submit]");
+    askConfirm(msg, submitter ? submitter.textContent.trim() : "", submitter, function () {
+      f._confirmed = true;
+      if (f.requestSubmit) { f.requestSubmit(submitter && submitter.form === f ? submitter : undefined); }
+      else { f.submit(); }
+    });
   }, true);
+
+  // a table wider than a phone scrolls on its own: keyboard users reach it with Tab when it holds
+  // nothing focusable of its own
+  function markScrollables() {
+    document.querySelectorAll("table.list").forEach(function (t) {
+      var scrolls = t.scrollWidth > t.clientWidth + 1;
+      if (t.hasAttribute("data-scroll-focus")) {
+        if (!scrolls) { t.removeAttribute("tabindex"); t.removeAttribute("data-scroll-focus"); }
+      } else if (scrolls && !t.hasAttribute("tabindex") && !focusables(t).length) {
+        t.setAttribute("tabindex", "0");
+        t.setAttribute("data-scroll-focus", "");
+      }
+    });
+  }
+  window.addEventListener("load", markScrollables);
+  window.addEventListener("resize", markScrollables);
 
   document.addEventListener("input", function (ev) {
     var input = ev.target;
