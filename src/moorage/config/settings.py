@@ -101,6 +101,16 @@ class Settings(BaseSettings):
         description="how long deleted, moved and expired tags stay restorable (time machine) in a namespace "
         "that has not chosen its own window",
     )
+    gc_grace_seconds: int = Field(
+        3600,
+        ge=0,
+        le=30 * 86400,
+        description="garbage collection keeps every manifest and blob link younger than this (a push in "
+        "progress whose manifest is not put yet); `moorage gc --grace` overrides it for one run",
+    )
+    gc_batch_size: int = Field(
+        500, ge=1, le=10000, description="rows garbage collection deletes per transaction (short write locks)"
+    )
 
     # -- accounts and security
     secret_key: str | None = Field(

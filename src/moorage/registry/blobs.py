@@ -11,7 +11,7 @@ from moorage.domain.digest import Digest
 from moorage.domain.errors import BlobUnknown
 from moorage.registry.cache import ReadCache
 from moorage.registry.repositories import Repositories
-from moorage.registry.sql import insert_ignore, lock_repository
+from moorage.registry.sql import insert_ignore, lock_digests, lock_repository
 from moorage.registry.types import BlobInfo
 from moorage.storage.base import StorageDriver
 
@@ -64,6 +64,7 @@ class Blobs:
             return None
         async with self.db.write() as s:
             repo = await self.repositories.ensure_in(s, target, actor)
+            await lock_digests(s, [str(digest)])  # ordered with garbage collection of this blob
             blob_id = (await s.execute(select(Blob.id).where(Blob.digest == str(digest)))).scalar()
             if blob_id is None:
                 return None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, or_, select
+from sqlalchemy import ColumnElement, Table, and_, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,6 +55,37 @@ async def lock_repository(session: AsyncSession, repository_id: int) -> bool:
         return True
     stmt = select(Repository.id).where(Repository.id == repository_id).with_for_update(key_share=True)
     return (await session.execute(stmt)).scalar() is not None
+
+
+def _digest_key(digest: str) -> int:
+    """A 64-bit advisory-lock key for a digest (collisions only make two digests share a lock)."""
+    hashed = hashlib.sha256(b"moorage-digest:" + digest.encode()).digest()
+    return int.from_bytes(hashed[:8], "big", signed=True)
+
+
+async def lock_digests(session: AsyncSession, digests: Iterable[str]) -> None:
+    """Serialize, until this transaction ends, everything that creates or removes the given blobs or
+    manifests by digest: an upload storing a blob file and inserting its row, a mount or manifest put
+    linking to an existing row, and garbage collection deleting rows and then files.
+
+    Garbage collection takes these locks before it re-checks and deletes blob or manifest rows, and
+    again before it re-checks that no row exists and deletes a file (registry/gc.py); so a blob file
+    is never deleted while a row for its digest exists or is being written. On PostgreSQL these are
+    transaction-scoped advisory locks taken in key order (no deadlock between two lockers of many
+    keys); on SQLite every write transaction already holds the single write lock.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({_digest_key(d) for d in digests})
+    if not keys:
+        return
+    await session.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM "
+            "(SELECT k FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS ordered"
+        ),
+        {"keys": keys},
+    )
 
 
 def live_tag(now: datetime) -> ColumnElement[bool]:
