@@ -32,7 +32,6 @@ from typing import Any
 import structlog
 from sqlalchemy import (
     ColumnElement,
-    CompoundSelect,
     Integer,
     Select,
     and_,
@@ -62,6 +61,7 @@ from moorage.db.models import (
     RepositoryManifest,
     Tag,
 )
+from moorage.db.unit_of_work import unit_of_work
 from moorage.domain.actor import Actor
 from moorage.domain.digest import Digest
 from moorage.jobs.types import JobContext, JobResult
@@ -260,7 +260,8 @@ class GarbageCollector:
         if repository_id is not None:
             tags = tags.where(Tag.repository_id == repository_id)
             recent = recent.where(RepositoryManifest.repository_id == repository_id)
-        anchor: CompoundSelect[Any] = union(tags, recent)
+        roots = union(tags, recent).subquery("gc_roots")
+        anchor = select(roots.c.repository_id, roots.c.manifest_id)
         live = anchor.cte("gc_live", recursive=True)
         subject = aliased(Manifest)
         referrer = aliased(Manifest)
@@ -401,12 +402,11 @@ class GarbageCollector:
             await self.audit.add(s, "gc_run", actor, **_audit_meta(report))
         if self.on_report is not None:
             self.on_report(report)
-        log.info("gc finished", **_audit_meta(report))
         return report
 
     async def _repositories_with_garbage(
         self, now: datetime, cutoff: datetime, windows: Sequence[int]
-    ) -> list[tuple[int, str | None]]:
+    ) -> list[tuple[int, str, str | None]]:
         async with self.db.read() as s, s.begin():
             await self._tune(s)
             live = self._live(now, cutoff, windows)
@@ -423,12 +423,12 @@ class GarbageCollector:
             )
             ids = union(rm, rb).subquery("gc_repos")
             stmt = (
-                select(Repository.id, Namespace.name)
+                select(Repository.id, Repository.name, Namespace.name)
                 .outerjoin(Namespace, Namespace.id == Repository.namespace_id)
                 .where(Repository.id.in_(select(ids.c.rid)))
                 .order_by(Repository.id)
             )
-            return [(int(i), n) for i, n in (await s.execute(stmt)).tuples()]
+            return [(int(i), r, n) for i, r, n in (await s.execute(stmt)).tuples()]
 
     async def _sweep_links(
         self,
@@ -440,7 +440,7 @@ class GarbageCollector:
     ) -> None:
         """Per repository, under its lock: drop the manifests and blob links it no longer keeps."""
         repos = await self._repositories_with_garbage(now, cutoff, windows)
-        for done, (repo_id, ns_name) in enumerate(repos, 1):
+        for done, (repo_id, repo_name, ns_name) in enumerate(repos, 1):
             while True:
                 async with self.db.write() as s:
                     if not await lock_repository(s, repo_id):
@@ -491,6 +491,8 @@ class GarbageCollector:
                     deleted = await delete_blob_rows(
                         s, repository_id=repo_id, link_blob_ids=dead_b, cutoff=cutoff
                     )
+                    if dead_m or deleted.links:
+                        unit_of_work(s).invalidate(repo_name)  # cached reads of it end at commit
                 entry = report.ns(ns_name)
                 entry.manifests += len(dead_m)
                 entry.blobs += len(deleted.links)
