@@ -182,7 +182,15 @@ def test_deleted_tag_is_freed_others_still_pull(
             "copy", "--all", SRC_PLAIN, f"docker://{host}/admin/{repo}:v1", f"dir:{tmp_path / repo}"
         )
     db_args = ["--database-url", gc_server.database_url] if gc_server.database_url else []
-    logs_cmd = [moorage_executable(), "logs", "--kind", "gc_run", "--json", "--data-dir", str(gc_server.data_dir)]
+    logs_cmd = [
+        moorage_executable(),
+        "logs",
+        "--kind",
+        "gc_run",
+        "--json",
+        "--data-dir",
+        str(gc_server.data_dir),
+    ]
     audit = run([*logs_cmd, *db_args], env={**os.environ, **ENV})
     entries = json.loads(audit.stdout)
     assert any(e["metadata"].get("bytes_freed") == report["bytes_freed"] for e in entries), entries

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,17 +31,21 @@ from typing import Any
 
 import structlog
 from sqlalchemy import (
+    BigInteger,
+    Column,
     ColumnElement,
     Integer,
+    MetaData,
     Select,
+    Table,
     and_,
     delete,
     func,
+    insert,
     literal,
     or_,
     select,
     text,
-    tuple_,
     union,
     union_all,
 )
@@ -74,6 +78,47 @@ Progress = Callable[[str, int, int | None], Awaitable[None] | None]
 """Called as work is done: (phase, done, total or None)."""
 
 JOB_KIND = "gc"
+
+_MARK = MetaData()
+GC_LIVE = Table(
+    "gc_live",
+    _MARK,
+    Column("repository_id", BigInteger, primary_key=True),
+    Column("manifest_id", BigInteger, primary_key=True),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+GC_LIVE_BLOB = Table(
+    "gc_live_blob",
+    _MARK,
+    Column("repository_id", BigInteger, primary_key=True),
+    Column("blob_id", BigInteger, primary_key=True),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+"""The mark of one run: temporary tables of the connection that computes it (not in the schema)."""
+
+
+def _not_live_manifest() -> ColumnElement[bool]:
+    return ~(
+        select(GC_LIVE.c.manifest_id)
+        .where(
+            GC_LIVE.c.repository_id == RepositoryManifest.repository_id,
+            GC_LIVE.c.manifest_id == RepositoryManifest.manifest_id,
+        )
+        .exists()
+    )
+
+
+def _not_live_blob() -> ColumnElement[bool]:
+    return ~(
+        select(GC_LIVE_BLOB.c.blob_id)
+        .where(
+            GC_LIVE_BLOB.c.repository_id == RepositoryBlob.repository_id,
+            GC_LIVE_BLOB.c.blob_id == RepositoryBlob.blob_id,
+        )
+        .exists()
+    )
 
 
 @dataclass
@@ -263,10 +308,28 @@ class GarbageCollector:
         roots = union(tags, recent).subquery("gc_roots")
         anchor = select(roots.c.repository_id, roots.c.manifest_id)
         live = anchor.cte("gc_live", recursive=True)
+        children = select(live.c.repository_id, ManifestChild.child_id).join(
+            ManifestChild, ManifestChild.manifest_id == live.c.manifest_id
+        )
         subject = aliased(Manifest)
         referrer = aliased(Manifest)
         held = aliased(RepositoryManifest)
-        referrers = (
+        if self.db.is_sqlite:
+            # SQLite runs the recursive part once per row of the queue: two recursive parts that
+            # each join tables directly (by index) keep that cheap (SQLite >= 3.34)
+            referrers = (
+                select(live.c.repository_id, referrer.id)
+                .join(subject, subject.id == live.c.manifest_id)
+                .join(referrer, referrer.subject_digest == subject.digest)
+                .join(
+                    held,
+                    and_(held.manifest_id == referrer.id, held.repository_id == live.c.repository_id),
+                )
+            )
+            return live.union(children, referrers)
+        # PostgreSQL allows one recursive reference: one step over both kinds of edge (it runs the
+        # step once per iteration over the whole working set, with hash joins)
+        ref_edges = (
             select(
                 subject.id.label("parent_id"),
                 referrer.id.label("child_id"),
@@ -276,14 +339,14 @@ class GarbageCollector:
             .join(held, held.manifest_id == referrer.id)
         )
         if repository_id is not None:
-            referrers = referrers.where(held.repository_id == repository_id)
+            ref_edges = ref_edges.where(held.repository_id == repository_id)
         edges = union_all(
             select(
                 ManifestChild.manifest_id.label("parent_id"),
                 ManifestChild.child_id.label("child_id"),
                 literal(None, Integer).label("scope"),
             ),
-            referrers,
+            ref_edges,
         ).subquery("gc_edges")
         step = select(live.c.repository_id, edges.c.child_id).join(
             edges,
@@ -305,6 +368,50 @@ class GarbageCollector:
             # the anti-joins over the kept set are hashed in memory rather than re-scanned per row
             await s.execute(text("SET LOCAL work_mem = '256MB'"))
 
+    @contextlib.asynccontextmanager
+    async def _marked(
+        self, now: datetime, cutoff: datetime, windows: Sequence[int] | None = None
+    ) -> AsyncIterator[AsyncSession]:
+        """A read transaction in which the temporary tables ``gc_live`` (kept repository/manifest
+        pairs) and ``gc_live_blob`` (the blobs those manifests reference, per repository) hold the
+        mark: filled by one recursive query each, indexed, dropped at the end."""
+        async with self.db.read() as s, s.begin():
+            await self._tune(s)
+            if windows is None:
+                windows = await self._windows(s)
+            if self.db.is_sqlite:
+                for table in (GC_LIVE, GC_LIVE_BLOB):
+                    await s.execute(text(f"DROP TABLE IF EXISTS temp.{table.name}"))
+
+            def create(sync: Any) -> None:
+                for table in (GC_LIVE, GC_LIVE_BLOB):
+                    table.create(sync.connection())
+
+            await s.run_sync(create)
+            live = self._live(now, cutoff, windows)
+            await s.execute(
+                insert(GC_LIVE).from_select(
+                    ["repository_id", "manifest_id"], select(live.c.repository_id, live.c.manifest_id)
+                )
+            )
+            await s.execute(
+                insert(GC_LIVE_BLOB).from_select(
+                    ["repository_id", "blob_id"],
+                    select(GC_LIVE.c.repository_id, ManifestBlob.blob_id)
+                    .join(ManifestBlob, ManifestBlob.manifest_id == GC_LIVE.c.manifest_id)
+                    .distinct(),
+                )
+            )
+            if not self.db.is_sqlite:
+                await s.execute(text("ANALYZE gc_live"))
+                await s.execute(text("ANALYZE gc_live_blob"))
+            try:
+                yield s
+            finally:
+                if self.db.is_sqlite:
+                    for table in (GC_LIVE, GC_LIVE_BLOB):
+                        await s.execute(text(f"DROP TABLE IF EXISTS temp.{table.name}"))
+
     # ------------------------------------------------------------------ dry run
     async def plan(self, grace_seconds: int | None = None) -> GcReport:
         """What a run would free now (counts and bytes per namespace); changes nothing."""
@@ -313,22 +420,14 @@ class GarbageCollector:
         now = datetime.now(UTC)
         cutoff = now - timedelta(seconds=grace)
         report = GcReport(True, grace, now)
-        async with self.db.read() as s, s.begin():
-            await self._tune(s)
-            windows = await self._windows(s)
-            live = self._live(now, cutoff, windows)
-            live_pairs = select(live.c.repository_id, live.c.manifest_id)
+        async with self._marked(now, cutoff) as s:
             ns_name = Namespace.name
             dead_rm = (
                 select(ns_name, func.count())
                 .select_from(RepositoryManifest)
                 .join(Repository, Repository.id == RepositoryManifest.repository_id)
                 .outerjoin(Namespace, Namespace.id == Repository.namespace_id)
-                .where(
-                    tuple_(RepositoryManifest.repository_id, RepositoryManifest.manifest_id).not_in(
-                        live_pairs
-                    )
-                )
+                .where(_not_live_manifest())
                 .group_by(ns_name)
             )
             for name, count in (await s.execute(dead_rm)).tuples():
@@ -339,35 +438,27 @@ class GarbageCollector:
                 .join(Blob, Blob.id == RepositoryBlob.blob_id)
                 .join(Repository, Repository.id == RepositoryBlob.repository_id)
                 .outerjoin(Namespace, Namespace.id == Repository.namespace_id)
-                .where(
-                    RepositoryBlob.created_at <= cutoff,
-                    tuple_(RepositoryBlob.repository_id, RepositoryBlob.blob_id).not_in(
-                        self._live_blob_pairs(live)
-                    ),
-                )
+                .where(RepositoryBlob.created_at <= cutoff, _not_live_blob())
                 .group_by(ns_name)
             )
             for name, count, size in (await s.execute(dead_rb)).tuples():
                 entry = report.ns(name)
                 entry.blobs, entry.bytes = int(count), int(size)
-            live_ids = select(live.c.manifest_id)
             report.manifest_rows = int(
                 (
                     await s.execute(
                         select(func.count())
                         .select_from(Manifest)
-                        .where(Manifest.created_at <= cutoff, Manifest.id.not_in(live_ids))
+                        .where(
+                            Manifest.created_at <= cutoff, Manifest.id.not_in(select(GC_LIVE.c.manifest_id))
+                        )
                     )
                 ).scalar_one()
             )
             dead_blobs = select(func.count(), func.coalesce(func.sum(Blob.size), 0)).where(
                 Blob.created_at <= cutoff,
                 Blob.id.not_in(select(RepositoryBlob.blob_id).where(RepositoryBlob.created_at > cutoff)),
-                Blob.id.not_in(
-                    select(ManifestBlob.blob_id).where(
-                        ManifestBlob.manifest_id.in_(select(live.c.manifest_id))
-                    )
-                ),
+                Blob.id.not_in(select(GC_LIVE_BLOB.c.blob_id)),
             )
             count, size = (await s.execute(dead_blobs)).tuples().one()
             report.blob_rows, report.bytes_freed = int(count), int(size)
@@ -407,19 +498,10 @@ class GarbageCollector:
     async def _repositories_with_garbage(
         self, now: datetime, cutoff: datetime, windows: Sequence[int]
     ) -> list[tuple[int, str, str | None]]:
-        async with self.db.read() as s, s.begin():
-            await self._tune(s)
-            live = self._live(now, cutoff, windows)
-            rm = select(RepositoryManifest.repository_id.label("rid")).where(
-                tuple_(RepositoryManifest.repository_id, RepositoryManifest.manifest_id).not_in(
-                    select(live.c.repository_id, live.c.manifest_id)
-                )
-            )
+        async with self._marked(now, cutoff, windows) as s:
+            rm = select(RepositoryManifest.repository_id.label("rid")).where(_not_live_manifest())
             rb = select(RepositoryBlob.repository_id.label("rid")).where(
-                RepositoryBlob.created_at <= cutoff,
-                tuple_(RepositoryBlob.repository_id, RepositoryBlob.blob_id).not_in(
-                    self._live_blob_pairs(live)
-                ),
+                RepositoryBlob.created_at <= cutoff, _not_live_blob()
             )
             ids = union(rm, rb).subquery("gc_repos")
             stmt = (
