@@ -1,22 +1,4 @@
-"""Online garbage collection: delete the manifests and blobs nothing reaches, while pushes go on.
-
-What is kept (docs/lifecycle.md, "Garbage collection"), per repository:
-
-- the targets of its tags that are live or still restorable in the time machine (ended, by deletion,
-  move or expiry, less than the namespace's window ago: ``tag_expiration_s``, else the registry's
-  ``default_tag_expiration_s``);
-- manifests pushed to it (by digest or tag) less than the grace window ago (``gc_grace_seconds``);
-- transitively, the children of a kept index and the referrers (``subject``) of a kept manifest
-  that are in the same repository (as Quay: a signature or SBOM lives as long as its subject);
-- the blobs the kept manifests reference, and every blob linked to it less than the grace window
-  ago (an upload whose manifest is not pushed yet).
-
-The mark is set-based SQL (a recursive CTE over ``(repository, manifest)`` pairs); Python only
-ever holds one batch of ids. The sweep deletes rows in short transactions that take the same locks
-as the writers they race and re-check liveness inside the deleting statement, and deletes the files
-only after the rows' deletion committed (under the digest's lock, re-checking that no row came
-back). A crash between the two leaves files without rows, which the storage sweep removes.
-"""
+"""The collector: mark, sweep of rows, file deletions, storage sweep, job handler (see __init__)."""
 
 from __future__ import annotations
 
@@ -24,20 +6,14 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import structlog
 from sqlalchemy import (
-    BigInteger,
-    Column,
     ColumnElement,
     Integer,
-    MetaData,
-    Select,
-    Table,
     and_,
     delete,
     func,
@@ -69,6 +45,15 @@ from moorage.db.unit_of_work import unit_of_work
 from moorage.domain.actor import Actor
 from moorage.domain.digest import Digest
 from moorage.jobs.types import JobContext, JobResult
+from moorage.registry.gc.report import GcReport, audit_meta
+from moorage.registry.gc.rows import (
+    GC_LIVE,
+    GC_LIVE_BLOB,
+    delete_blob_rows,
+    lock_rows,
+    not_live_blob,
+    not_live_manifest,
+)
 from moorage.registry.sql import lock_digests, lock_repository
 from moorage.storage.base import StorageDriver
 
@@ -78,175 +63,6 @@ Progress = Callable[[str, int, int | None], Awaitable[None] | None]
 """Called as work is done: (phase, done, total or None)."""
 
 JOB_KIND = "gc"
-
-_MARK = MetaData()
-GC_LIVE = Table(
-    "gc_live",
-    _MARK,
-    Column("repository_id", BigInteger, primary_key=True),
-    Column("manifest_id", BigInteger, primary_key=True),
-    prefixes=["TEMPORARY"],
-    postgresql_on_commit="DROP",
-)
-GC_LIVE_BLOB = Table(
-    "gc_live_blob",
-    _MARK,
-    Column("repository_id", BigInteger, primary_key=True),
-    Column("blob_id", BigInteger, primary_key=True),
-    prefixes=["TEMPORARY"],
-    postgresql_on_commit="DROP",
-)
-"""The mark of one run: temporary tables of the connection that computes it (not in the schema)."""
-
-
-def _not_live_manifest() -> ColumnElement[bool]:
-    return ~(
-        select(GC_LIVE.c.manifest_id)
-        .where(
-            GC_LIVE.c.repository_id == RepositoryManifest.repository_id,
-            GC_LIVE.c.manifest_id == RepositoryManifest.manifest_id,
-        )
-        .exists()
-    )
-
-
-def _not_live_blob() -> ColumnElement[bool]:
-    return ~(
-        select(GC_LIVE_BLOB.c.blob_id)
-        .where(
-            GC_LIVE_BLOB.c.repository_id == RepositoryBlob.repository_id,
-            GC_LIVE_BLOB.c.blob_id == RepositoryBlob.blob_id,
-        )
-        .exists()
-    )
-
-
-@dataclass
-class NamespaceFreed:
-    """What one run frees (or would free) in one namespace."""
-
-    namespace: str
-    manifests: int = 0
-    """repository_manifest rows removed (a manifest removed from one repository)."""
-    blobs: int = 0
-    """repository_blob rows removed (a blob removed from one repository)."""
-    bytes: int = 0
-    """Sum of the sizes of those blob links (a blob linked from two repositories counts twice)."""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "namespace": self.namespace,
-            "manifests": self.manifests,
-            "blobs": self.blobs,
-            "bytes": self.bytes,
-        }
-
-
-@dataclass
-class GcReport:
-    """The outcome of one run (or, with ``dry_run``, what a run would do now)."""
-
-    dry_run: bool
-    grace_seconds: int
-    started_at: datetime
-    namespaces: dict[str, NamespaceFreed] = field(default_factory=dict)
-    manifest_rows: int = 0
-    """Manifests deleted from the registry (no repository holds them any more)."""
-    blob_rows: int = 0
-    """Blobs deleted from the registry (and from storage)."""
-    bytes_freed: int = 0
-    """Storage bytes of those blobs (each blob once)."""
-    files_deleted: int = 0
-    files_failed: int = 0
-    """Files whose deletion failed after retries (left for the storage sweep)."""
-    orphans_deleted: int = 0
-    orphan_bytes: int = 0
-    seconds: float = 0.0
-
-    def ns(self, name: str | None) -> NamespaceFreed:
-        key = name or "(none)"
-        if key not in self.namespaces:
-            self.namespaces[key] = NamespaceFreed(key)
-        return self.namespaces[key]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "dry_run": self.dry_run,
-            "grace_seconds": self.grace_seconds,
-            "started_at": self.started_at.isoformat(),
-            "seconds": round(self.seconds, 3),
-            "manifests": self.manifest_rows,
-            "blobs": self.blob_rows,
-            "bytes_freed": self.bytes_freed,
-            "files_deleted": self.files_deleted,
-            "files_failed": self.files_failed,
-            "orphans_deleted": self.orphans_deleted,
-            "orphan_bytes": self.orphan_bytes,
-            "namespaces": [n.to_json() for _, n in sorted(self.namespaces.items())],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class DeletedBlobRows:
-    """What :func:`delete_blob_rows` removed."""
-
-    links: list[tuple[int, int, int]]
-    """(repository_id, blob_id, size) of each repository_blob row deleted."""
-    blobs: list[tuple[int, str, int]]
-    """(blob_id, digest, size) of each blob row deleted."""
-
-
-async def delete_blob_rows(
-    s: AsyncSession,
-    *,
-    repository_id: int | None = None,
-    link_blob_ids: Sequence[int] = (),
-    blob_ids: Sequence[int] = (),
-    cutoff: datetime | None = None,
-) -> DeletedBlobRows:
-    """THE one place where repository_blob and blob rows are deleted (quota accounting hooks here).
-
-    Deletes, in the caller's transaction:
-
-    - the links ``(repository_id, b)`` for ``b`` in ``link_blob_ids`` that are still unreferenced:
-      created before ``cutoff`` and not referenced by a manifest the repository keeps (the caller
-      passes only such candidates and holds the repository's lock; the condition is re-checked by
-      the statement itself);
-    - the blob rows in ``blob_ids`` that no repository links and no manifest references any more
-      (the caller holds the digests' locks, ``lock_digests``).
-
-    Returns exactly what was deleted, with sizes, so a namespace's usage can drop by the blobs it no
-    longer holds: after the links of a repository are deleted, a blob counts against the namespace
-    only while another repository of the namespace still links it. Files are not touched here; the
-    caller deletes them after the commit.
-    """
-    links: list[tuple[int, int, int]] = []
-    blobs: list[tuple[int, str, int]] = []
-    if repository_id is not None and link_blob_ids:
-        stmt = delete(RepositoryBlob).where(
-            RepositoryBlob.repository_id == repository_id,
-            RepositoryBlob.blob_id.in_(list(link_blob_ids)),
-        )
-        if cutoff is not None:
-            stmt = stmt.where(RepositoryBlob.created_at <= cutoff)
-        gone = (await s.execute(stmt.returning(RepositoryBlob.blob_id))).scalars().all()
-        if gone:
-            sizes = dict(
-                (await s.execute(select(Blob.id, Blob.size).where(Blob.id.in_(gone)))).tuples().all()
-            )
-            links = [(repository_id, int(b), int(sizes.get(b, 0))) for b in gone]
-    if blob_ids:
-        stmt2 = (
-            delete(Blob)
-            .where(
-                Blob.id.in_(list(blob_ids)),
-                ~select(RepositoryBlob.blob_id).where(RepositoryBlob.blob_id == Blob.id).exists(),
-                ~select(ManifestBlob.blob_id).where(ManifestBlob.blob_id == Blob.id).exists(),
-            )
-            .returning(Blob.id, Blob.digest, Blob.size)
-        )
-        blobs = [(int(i), str(d), int(z)) for i, d, z in (await s.execute(stmt2)).tuples().all()]
-    return DeletedBlobRows(links, blobs)
 
 
 class GarbageCollector:
@@ -357,12 +173,6 @@ class GarbageCollector:
         )
         return live.union(step)
 
-    @staticmethod
-    def _live_blob_pairs(live: Any) -> Select[Any]:
-        return select(live.c.repository_id, ManifestBlob.blob_id).join(
-            ManifestBlob, ManifestBlob.manifest_id == live.c.manifest_id
-        )
-
     async def _tune(self, s: AsyncSession) -> None:
         if s.get_bind().dialect.name == "postgresql":
             # the anti-joins over the kept set are hashed in memory rather than re-scanned per row
@@ -427,7 +237,7 @@ class GarbageCollector:
                 .select_from(RepositoryManifest)
                 .join(Repository, Repository.id == RepositoryManifest.repository_id)
                 .outerjoin(Namespace, Namespace.id == Repository.namespace_id)
-                .where(_not_live_manifest())
+                .where(not_live_manifest())
                 .group_by(ns_name)
             )
             for name, count in (await s.execute(dead_rm)).tuples():
@@ -438,7 +248,7 @@ class GarbageCollector:
                 .join(Blob, Blob.id == RepositoryBlob.blob_id)
                 .join(Repository, Repository.id == RepositoryBlob.repository_id)
                 .outerjoin(Namespace, Namespace.id == Repository.namespace_id)
-                .where(RepositoryBlob.created_at <= cutoff, _not_live_blob())
+                .where(RepositoryBlob.created_at <= cutoff, not_live_blob())
                 .group_by(ns_name)
             )
             for name, count, size in (await s.execute(dead_rb)).tuples():
@@ -490,7 +300,7 @@ class GarbageCollector:
             await self._sweep_orphans(report, cutoff, progress)
         report.seconds = time.monotonic() - started
         async with self.db.write() as s:
-            await self.audit.add(s, "gc_run", actor, **_audit_meta(report))
+            await self.audit.add(s, "gc_run", actor, **audit_meta(report))
         if self.on_report is not None:
             self.on_report(report)
         return report
@@ -499,9 +309,9 @@ class GarbageCollector:
         self, now: datetime, cutoff: datetime, windows: Sequence[int]
     ) -> list[tuple[int, str, str | None]]:
         async with self._marked(now, cutoff, windows) as s:
-            rm = select(RepositoryManifest.repository_id.label("rid")).where(_not_live_manifest())
+            rm = select(RepositoryManifest.repository_id.label("rid")).where(not_live_manifest())
             rb = select(RepositoryBlob.repository_id.label("rid")).where(
-                RepositoryBlob.created_at <= cutoff, _not_live_blob()
+                RepositoryBlob.created_at <= cutoff, not_live_blob()
             )
             ids = union(rm, rb).subquery("gc_repos")
             stmt = (
@@ -633,7 +443,7 @@ class GarbageCollector:
                 ids = [r[0] for r in rows]
                 async with self.db.write() as s:
                     await lock_digests(s, [r[1] for r in rows])
-                    await _lock_rows(s, Manifest, ids)
+                    await lock_rows(s, Manifest, ids)
                     gone = (
                         (
                             await s.execute(
@@ -679,14 +489,14 @@ class GarbageCollector:
             last = rows[-1][0]
             async with self.db.write() as s:
                 await lock_digests(s, [r[1] for r in rows])
-                await _lock_rows(s, Blob, [r[0] for r in rows])
+                await lock_rows(s, Blob, [r[0] for r in rows])
                 deleted = await delete_blob_rows(s, blob_ids=[r[0] for r in rows])
             report.blob_rows += len(deleted.blobs)
             report.bytes_freed += sum(size for _, _, size in deleted.blobs)
             if deleted.blobs:
                 await self._pause_for_tests()
-                ok, failed = await self.delete_files([d for _, d, _ in deleted.blobs])
-                report.files_deleted += ok
+                gone, failed = await self.delete_files([d for _, d, _ in deleted.blobs])
+                report.files_deleted += len(gone)
                 report.files_failed += failed
             done += len(deleted.blobs)
             await _call(progress, "blobs", done, None)
@@ -697,11 +507,12 @@ class GarbageCollector:
         self.pause_after_commit.write_text("paused between commit and file deletion\n")
         await asyncio.Event().wait()  # the test kills the process here
 
-    async def delete_files(self, digests: Sequence[str]) -> tuple[int, int]:
+    async def delete_files(self, digests: Sequence[str]) -> tuple[list[str], int]:
         """Delete the files of blobs whose rows are gone: under the digests' locks, and only for a
         digest that still has no row (an upload may have stored it again since). Each deletion is
-        retried; one that keeps failing is left to the storage sweep. Returns (deleted, failed)."""
-        ok = failed = 0
+        retried; one that keeps failing is left to the storage sweep. Returns (deleted, failed count)."""
+        gone: list[str] = []
+        failed = 0
         async with self.db.write() as s:
             await lock_digests(s, digests)
             back = set(
@@ -711,10 +522,10 @@ class GarbageCollector:
                 if raw in back:
                     continue
                 if await self._delete_file(Digest.parse(raw)):
-                    ok += 1
+                    gone.append(raw)
                 else:
                     failed += 1
-        return ok, failed
+        return gone, failed
 
     async def _delete_file(self, digest: Digest) -> bool:
         for attempt in range(self.delete_attempts):
@@ -747,11 +558,11 @@ class GarbageCollector:
                 )
             orphans = [d for d in digests if d not in known]
             if orphans:
-                ok, failed = await self.delete_files(orphans)
+                gone, failed = await self.delete_files(orphans)
                 sizes = dict(batch)
-                report.orphans_deleted += ok
+                report.orphans_deleted += len(gone)
                 report.files_failed += failed
-                report.orphan_bytes += sum(sizes[d] for d in orphans) if not failed else 0
+                report.orphan_bytes += sum(sizes[d] for d in gone)
             batch.clear()
 
         async for stored in self.storage.list_blobs():
@@ -788,14 +599,6 @@ class GarbageCollector:
         return report.to_json()
 
 
-async def _lock_rows(s: AsyncSession, model: type[Blob] | type[Manifest], ids: Sequence[int]) -> None:
-    """PostgreSQL: wait for the writers that reference these rows (a foreign key takes a share lock)
-    to finish, so the deleting statement that follows sees their rows (READ COMMITTED takes a new
-    snapshot per statement). SQLite holds the single write lock already."""
-    if s.get_bind().dialect.name == "postgresql" and ids:
-        await s.execute(select(model.id).where(model.id.in_(list(ids))).order_by(model.id).with_for_update())
-
-
 async def _call(progress: Progress | None, phase: str, done: int, total: int | None) -> None:
     if progress is None:
         return
@@ -803,17 +606,3 @@ async def _call(progress: Progress | None, phase: str, done: int, total: int | N
     if result is not None:
         with contextlib.suppress(Exception):
             await result
-
-
-def _audit_meta(report: GcReport) -> dict[str, Any]:
-    return {
-        "grace_seconds": report.grace_seconds,
-        "manifests": report.manifest_rows,
-        "blobs": report.blob_rows,
-        "bytes_freed": report.bytes_freed,
-        "files_deleted": report.files_deleted,
-        "files_failed": report.files_failed,
-        "orphans_deleted": report.orphans_deleted,
-        "seconds": round(report.seconds, 3),
-        "namespaces": {k: v.to_json() for k, v in sorted(report.namespaces.items())},
-    }
