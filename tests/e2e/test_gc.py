@@ -351,7 +351,7 @@ def test_kill_9_during_gc_leaves_a_consistent_store(
         deadline = time.monotonic() + 120
         while not marker.exists():
             assert proc.poll() is None, (
-                f"gc ended before the pause: {proc.stderr.read() if proc.stderr else ''}"
+                f"gc ended before the pause: {proc.stderr.read().decode() if proc.stderr else ''}"
             )
             assert time.monotonic() < deadline, "gc never reached the pause"
             time.sleep(0.05)
