@@ -6,7 +6,7 @@ Each backend gets its own fresh database here: GC with no grace would collect ot
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +14,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy import text, update
+from tests.conftest import _fresh_postgres_database
 from tests.protocol.conftest import BACKENDS, Lifespan
 from tests.protocol.helpers import (
     ADMIN,
@@ -78,11 +79,20 @@ def gc_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(scope="module")
+def gc_database_url(gc_backend: str) -> Iterator[str | None]:
+    if gc_backend != "postgres":
+        yield None
+        return
+    with _fresh_postgres_database() as url:
+        yield url
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def gc(
-    gc_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    gc_backend: str, gc_database_url: str | None, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Gc]:
-    database_url = request.getfixturevalue("own_postgres_database_url") if gc_backend == "postgres" else None
+    database_url = gc_database_url
     data_dir = tmp_path_factory.mktemp(f"gc-{gc_backend}")
     settings = load_settings(
         None,

@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import (
@@ -58,6 +58,12 @@ from moorage.registry.sql import lock_digests, lock_repository
 from moorage.storage.base import StorageDriver
 
 log = structlog.get_logger("moorage.gc")
+
+T = TypeVar("T")
+
+_SCAN_BATCHES = 10
+"""Candidates are scanned (anti-joins over whole tables, no lock) for this many batches at a time,
+then deleted batch by batch (each re-checked by index under the locks)."""
 
 Progress = Callable[[str, int, int | None], Awaitable[None] | None]
 """Called as work is done: (phase, done, total or None)."""
@@ -240,7 +246,7 @@ class GarbageCollector:
                 .where(not_live_manifest())
                 .group_by(ns_name)
             )
-            for name, count in (await s.execute(dead_rm)).tuples():
+            for name, count in await s.execute(dead_rm):
                 report.ns(name).manifests = int(count)
             dead_rb = (
                 select(ns_name, func.count(), func.coalesce(func.sum(Blob.size), 0))
@@ -251,7 +257,7 @@ class GarbageCollector:
                 .where(RepositoryBlob.created_at <= cutoff, not_live_blob())
                 .group_by(ns_name)
             )
-            for name, count, size in (await s.execute(dead_rb)).tuples():
+            for name, count, size in await s.execute(dead_rb):
                 entry = report.ns(name)
                 entry.blobs, entry.bytes = int(count), int(size)
             report.manifest_rows = int(
@@ -270,7 +276,7 @@ class GarbageCollector:
                 Blob.id.not_in(select(RepositoryBlob.blob_id).where(RepositoryBlob.created_at > cutoff)),
                 Blob.id.not_in(select(GC_LIVE_BLOB.c.blob_id)),
             )
-            count, size = (await s.execute(dead_blobs)).tuples().one()
+            count, size = (await s.execute(dead_blobs)).one()
             report.blob_rows, report.bytes_freed = int(count), int(size)
         report.seconds = time.monotonic() - started
         return report
@@ -320,7 +326,7 @@ class GarbageCollector:
                 .where(Repository.id.in_(select(ids.c.rid)))
                 .order_by(Repository.id)
             )
-            return [(int(i), r, n) for i, r, n in (await s.execute(stmt)).tuples()]
+            return [(int(i), r, n) for i, r, n in (await s.execute(stmt)).all()]
 
     async def _sweep_links(
         self,
@@ -411,11 +417,23 @@ class GarbageCollector:
         )
 
         def dead() -> list[ColumnElement[bool]]:
+            """For the candidate scan: anti-joins computed once per scan."""
             return [
                 Manifest.created_at <= cutoff,
                 Manifest.id.not_in(select(RepositoryManifest.manifest_id)),
                 Manifest.id.not_in(kept_tags),
                 Manifest.id.not_in(select(ManifestChild.child_id)),
+            ]
+
+        def still_dead() -> list[ColumnElement[bool]]:
+            """For the deleting statement: the same rule, probed by index for each candidate."""
+            return [
+                Manifest.created_at <= cutoff,
+                ~select(RepositoryManifest.manifest_id)
+                .where(RepositoryManifest.manifest_id == Manifest.id)
+                .exists(),
+                ~kept_tags.where(Tag.manifest_id == Manifest.id).exists(),
+                ~select(ManifestChild.child_id).where(ManifestChild.child_id == Manifest.id).exists(),
             ]
 
         done = 0
@@ -426,37 +444,27 @@ class GarbageCollector:
                 async with self.db.read() as s, s.begin():
                     await self._tune(s)
                     rows = (
-                        (
-                            await s.execute(
-                                select(Manifest.id, Manifest.digest)
-                                .where(Manifest.id > last, *dead())
-                                .order_by(Manifest.id)
-                                .limit(self.batch_size)
-                            )
+                        await s.execute(
+                            select(Manifest.id, Manifest.digest)
+                            .where(Manifest.id > last, *dead())
+                            .order_by(Manifest.id)
+                            .limit(self.batch_size * _SCAN_BATCHES)
                         )
-                        .tuples()
-                        .all()
-                    )
+                    ).all()
                 if not rows:
                     break
                 last = rows[-1][0]
-                ids = [r[0] for r in rows]
-                async with self.db.write() as s:
-                    await lock_digests(s, [r[1] for r in rows])
-                    await lock_rows(s, Manifest, ids)
-                    gone = (
-                        (
-                            await s.execute(
-                                delete(Manifest).where(Manifest.id.in_(ids), *dead()).returning(Manifest.id)
-                            )
-                        )
-                        .scalars()
-                        .all()
-                    )
-                report.manifest_rows += len(gone)
-                deleted_any = deleted_any or bool(gone)
-                done += len(gone)
-                await _call(progress, "manifests", done, None)
+                for chunk in _chunks(rows, self.batch_size):
+                    ids = [r[0] for r in chunk]
+                    async with self.db.write() as s:
+                        await lock_digests(s, [r[1] for r in chunk])
+                        await lock_rows(s, Manifest, ids)
+                        stmt = delete(Manifest).where(Manifest.id.in_(ids), *still_dead())
+                        gone = (await s.execute(stmt.returning(Manifest.id))).scalars().all()
+                    report.manifest_rows += len(gone)
+                    deleted_any = deleted_any or bool(gone)
+                    done += len(gone)
+                    await _call(progress, "manifests", done, None)
             if not deleted_any:
                 break  # a pass that deleted nothing: no index was hiding a child
 
@@ -473,33 +481,30 @@ class GarbageCollector:
             async with self.db.read() as s, s.begin():
                 await self._tune(s)
                 rows = (
-                    (
-                        await s.execute(
-                            select(Blob.id, Blob.digest)
-                            .where(Blob.id > last, *dead)
-                            .order_by(Blob.id)
-                            .limit(self.batch_size)
-                        )
+                    await s.execute(
+                        select(Blob.id, Blob.digest)
+                        .where(Blob.id > last, *dead)
+                        .order_by(Blob.id)
+                        .limit(self.batch_size * _SCAN_BATCHES)
                     )
-                    .tuples()
-                    .all()
-                )
+                ).all()
             if not rows:
                 break
             last = rows[-1][0]
-            async with self.db.write() as s:
-                await lock_digests(s, [r[1] for r in rows])
-                await lock_rows(s, Blob, [r[0] for r in rows])
-                deleted = await delete_blob_rows(s, blob_ids=[r[0] for r in rows])
-            report.blob_rows += len(deleted.blobs)
-            report.bytes_freed += sum(size for _, _, size in deleted.blobs)
-            if deleted.blobs:
-                await self._pause_for_tests()
-                gone, failed = await self.delete_files([d for _, d, _ in deleted.blobs])
-                report.files_deleted += len(gone)
-                report.files_failed += failed
-            done += len(deleted.blobs)
-            await _call(progress, "blobs", done, None)
+            for chunk in _chunks(rows, self.batch_size):
+                async with self.db.write() as s:
+                    await lock_digests(s, [r[1] for r in chunk])
+                    await lock_rows(s, Blob, [r[0] for r in chunk])
+                    deleted = await delete_blob_rows(s, blob_ids=[r[0] for r in chunk])
+                report.blob_rows += len(deleted.blobs)
+                report.bytes_freed += sum(size for _, _, size in deleted.blobs)
+                if deleted.blobs:
+                    await self._pause_for_tests()
+                    gone, failed = await self.delete_files([d for _, d, _ in deleted.blobs])
+                    report.files_deleted += len(gone)
+                    report.files_failed += failed
+                done += len(deleted.blobs)
+                await _call(progress, "blobs", done, None)
 
     async def _pause_for_tests(self) -> None:
         if self.pause_after_commit is None:
@@ -597,6 +602,10 @@ class GarbageCollector:
             progress=progress,
         )
         return report.to_json()
+
+
+def _chunks(rows: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
 
 
 async def _call(progress: Progress | None, phase: str, done: int, total: int | None) -> None:

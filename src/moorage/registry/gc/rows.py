@@ -112,9 +112,7 @@ async def delete_blob_rows(
             stmt = stmt.where(RepositoryBlob.created_at <= cutoff)
         gone = (await s.execute(stmt.returning(RepositoryBlob.blob_id))).scalars().all()
         if gone:
-            sizes = dict(
-                (await s.execute(select(Blob.id, Blob.size).where(Blob.id.in_(gone)))).tuples().all()
-            )
+            sizes = dict((await s.execute(select(Blob.id, Blob.size).where(Blob.id.in_(gone)))).all())
             links = [(repository_id, int(b), int(sizes.get(b, 0))) for b in gone]
     if blob_ids:
         stmt2 = (
@@ -126,7 +124,7 @@ async def delete_blob_rows(
             )
             .returning(Blob.id, Blob.digest, Blob.size)
         )
-        blobs = [(int(i), str(d), int(z)) for i, d, z in (await s.execute(stmt2)).tuples().all()]
+        blobs = [(int(i), str(d), int(z)) for i, d, z in (await s.execute(stmt2)).all()]
     return DeletedBlobRows(links, blobs)
 
 
