@@ -223,3 +223,16 @@ async def test_audit_entry_and_shared_blob_kept_while_another_repository_links_i
     records = await gc.services.audit.query(AuditQuery(kinds=("gc_run",)))
     assert records
     assert records[0].metadata["bytes_freed"] == report.bytes_freed
+
+
+async def test_uploading_a_blob_again_renews_its_grace(gc: Gc) -> None:
+    """An abandoned push linked the blob long ago; a new push that uploads it again gets the whole
+    grace window from now (the link's age is renewed), so GC does not take it before the manifest."""
+    data = b"linked long ago, uploaded again" * 11
+    digest = await push_blob(gc.client, "admin/gc-renew", data)
+    await gc.sql("UPDATE repository_blob SET created_at = :old", old=datetime(2000, 1, 1, tzinfo=UTC))
+    await push_blob(gc.client, "admin/gc-renew", data)
+    assert (await gc.run(grace=3600)).blob_rows == 0
+    assert gc.has_file(digest)
+    r = await gc.client.head(f"/v2/admin/gc-renew/blobs/{digest}", headers=admin_auth())
+    assert r.status_code == 200

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Table, and_, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moorage.db.models import Base, Repository, Tag
+from moorage.db.models import Base, Repository, RepositoryBlob, Tag
 
 
 def _insert(session: AsyncSession, model: type[Base]) -> Any:
@@ -55,6 +55,25 @@ async def lock_repository(session: AsyncSession, repository_id: int) -> bool:
         return True
     stmt = select(Repository.id).where(Repository.id == repository_id).with_for_update(key_share=True)
     return (await session.execute(stmt)).scalar() is not None
+
+
+async def link_blob(session: AsyncSession, repository_id: int, blob_id: int, now: datetime) -> None:
+    """Link a blob to a repository (upload, mount), or renew the link's age when it exists: garbage
+    collection spares links younger than its grace window, and a push that stores a blob again
+    must get that window from now, not from when an earlier, abandoned push first linked it."""
+    table = cast(Table, RepositoryBlob.__table__)
+    values = {"repository_id": repository_id, "blob_id": blob_id, "created_at": now}
+    if session.get_bind().dialect.name == "postgresql":
+        pg = postgresql.insert(table).values(**values)
+        stmt: Any = pg.on_conflict_do_update(
+            index_elements=["repository_id", "blob_id"], set_={"created_at": pg.excluded.created_at}
+        )
+    else:
+        lite = sqlite.insert(table).values(**values)
+        stmt = lite.on_conflict_do_update(
+            index_elements=["repository_id", "blob_id"], set_={"created_at": lite.excluded.created_at}
+        )
+    await session.execute(stmt)
 
 
 def _digest_key(digest: str) -> int:

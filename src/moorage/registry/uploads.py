@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from moorage.db.engine import Database
-from moorage.db.models import Blob, RepositoryBlob
+from moorage.db.models import Blob
 from moorage.domain.actor import Actor
 from moorage.domain.digest import Digest
 from moorage.domain.errors import (
@@ -27,7 +28,7 @@ from moorage.domain.errors import (
     RegistryError,
 )
 from moorage.registry.repositories import Repositories
-from moorage.registry.sql import insert_ignore, lock_digests
+from moorage.registry.sql import insert_ignore, link_blob, lock_digests
 from moorage.registry.types import BlobInfo, UploadInfo
 from moorage.storage.base import (
     StorageDriver,
@@ -122,11 +123,7 @@ class Uploads:
                 repo = await self.repositories.ensure_in(s, repository, actor)
                 await insert_ignore(s, Blob, {"digest": str(digest), "size": size})
                 blob_id = (await s.execute(select(Blob.id).where(Blob.digest == str(digest)))).scalar_one()
-                await insert_ignore(
-                    s,
-                    RepositoryBlob,
-                    {"repository_id": repo.id, "blob_id": blob_id},
-                )
+                await link_blob(s, repo.id, blob_id, datetime.now(UTC))
                 self.repositories.touch(s, repository)
         except UploadDigestMismatch as exc:
             await self._drop(upload_id)
