@@ -425,14 +425,14 @@ class GarbageCollector:
                 Manifest.id.not_in(select(ManifestChild.child_id)),
             ]
 
-        def still_dead() -> list[ColumnElement[bool]]:
-            """For the deleting statement: the same rule, probed by index for each candidate."""
+        def still_dead(ids: Sequence[int]) -> list[ColumnElement[bool]]:
+            """For the deleting statement: the same rule, probed by index for these candidates only."""
             return [
                 Manifest.created_at <= cutoff,
                 ~select(RepositoryManifest.manifest_id)
                 .where(RepositoryManifest.manifest_id == Manifest.id)
                 .exists(),
-                ~kept_tags.where(Tag.manifest_id == Manifest.id).exists(),
+                Manifest.id.not_in(kept_tags.where(Tag.manifest_id.in_(list(ids)))),
                 ~select(ManifestChild.child_id).where(ManifestChild.child_id == Manifest.id).exists(),
             ]
 
@@ -459,7 +459,7 @@ class GarbageCollector:
                     async with self.db.write() as s:
                         await lock_digests(s, [r[1] for r in chunk])
                         await lock_rows(s, Manifest, ids)
-                        stmt = delete(Manifest).where(Manifest.id.in_(ids), *still_dead())
+                        stmt = delete(Manifest).where(Manifest.id.in_(ids), *still_dead(ids))
                         gone = (await s.execute(stmt.returning(Manifest.id))).scalars().all()
                     report.manifest_rows += len(gone)
                     deleted_any = deleted_any or bool(gone)
