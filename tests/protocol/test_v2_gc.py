@@ -236,3 +236,47 @@ async def test_uploading_a_blob_again_renews_its_grace(gc: Gc) -> None:
     assert gc.has_file(digest)
     r = await gc.client.head(f"/v2/admin/gc-renew/blobs/{digest}", headers=admin_auth())
     assert r.status_code == 200
+
+
+class _Job:
+    """The job system's side of the handler contract (jobs/types.py), as the queue will drive it."""
+
+    def __init__(self, payload: dict[str, object], cancelled: bool = False) -> None:
+        self.job_id = 1
+        self.kind = "gc"
+        self.payload = payload
+        self.attempt = 1
+        self.cancelled = cancelled
+        self.progress_calls: list[tuple[int, int | None, str]] = []
+
+    async def progress(self, done: int, total: int | None, message: str = "") -> None:
+        self.progress_calls.append((done, total, message))
+
+    def cancel_requested(self) -> bool:
+        return self.cancelled
+
+
+async def test_job_handler_payload_dry_run_cancel_and_bad_input(gc: Gc) -> None:
+    image = await push_image(gc.client, "admin/gc-job", None, seed="job")
+    dry = await gc.services.gc.run_job(_Job({"grace_seconds": 0, "dry_run": True}))
+    assert dry is not None
+    assert dry["dry_run"] is True
+    assert dry["manifests"] >= 1
+    assert await gc.manifest_status("admin/gc-job", image.digest) == 200
+
+    cancelled = await gc.services.gc.run_job(_Job({"grace_seconds": 0}, cancelled=True))
+    assert cancelled is not None
+    assert cancelled["stopped"] is True
+    assert await gc.manifest_status("admin/gc-job", image.digest) == 200
+
+    with pytest.raises(ValueError, match="grace_seconds"):
+        await gc.services.gc.run_job(_Job({"grace_seconds": -1}))
+
+    job = _Job({"grace_seconds": 0})
+    done = await gc.services.gc.run_job(job)
+    assert done is not None
+    assert done["manifests"] >= 1
+    assert done["stopped"] is False
+    assert job.progress_calls
+    assert await gc.manifest_status("admin/gc-job", image.digest) == 404
+    assert not gc.has_file(image.config_digest)

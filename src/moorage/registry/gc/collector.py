@@ -289,6 +289,7 @@ class GarbageCollector:
         sweep_storage: bool = False,
         actor: Actor | None = None,
         progress: Progress | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> GcReport:
         """Collect now: links, then manifests, then blobs (rows, then files); then, if asked, the
         orphan files of storage. Idempotent: a run that died is simply run again."""
@@ -299,11 +300,17 @@ class GarbageCollector:
         report = GcReport(False, grace, now)
         async with self.db.read() as s:
             windows = await self._windows(s)
-        await self._sweep_links(report, now, cutoff, windows, progress)
-        await self._sweep_manifests(report, now, cutoff, windows, progress)
-        await self._sweep_blobs(report, cutoff, progress)
-        if sweep_storage:
+        stopped = stop or (lambda: False)
+        # a stop request is honoured between phases (each phase is a sequence of short, complete
+        # transactions; what a stopped run leaves is collected by the next one)
+        await self._sweep_links(report, now, cutoff, windows, progress, stopped)
+        if not stopped():
+            await self._sweep_manifests(report, now, cutoff, windows, progress)
+        if not stopped():
+            await self._sweep_blobs(report, cutoff, progress)
+        if sweep_storage and not stopped():
             await self._sweep_orphans(report, cutoff, progress)
+        report.stopped = stopped()
         report.seconds = time.monotonic() - started
         async with self.db.write() as s:
             await self.audit.add(s, "gc_run", actor, **audit_meta(report))
@@ -335,10 +342,13 @@ class GarbageCollector:
         cutoff: datetime,
         windows: Sequence[int],
         progress: Progress | None,
+        stopped: Callable[[], bool],
     ) -> None:
         """Per repository, under its lock: drop the manifests and blob links it no longer keeps."""
         repos = await self._repositories_with_garbage(now, cutoff, windows)
         for done, (repo_id, repo_name, ns_name) in enumerate(repos, 1):
+            if stopped():
+                return
             while True:
                 async with self.db.write() as s:
                     if not await lock_repository(s, repo_id):
@@ -600,6 +610,7 @@ class GarbageCollector:
             sweep_storage=bool(payload.get("sweep_storage")),
             actor=Actor("gc", "system"),
             progress=progress,
+            stop=ctx.cancel_requested,
         )
         return report.to_json()
 

@@ -48,6 +48,8 @@ class GcReport:
     orphans_deleted: int = 0
     orphan_bytes: int = 0
     seconds: float = 0.0
+    stopped: bool = False
+    """The run was asked to stop (job cancelled) and ended early; the next run goes on."""
 
     def ns(self, name: str | None) -> NamespaceFreed:
         key = name or "(none)"
@@ -61,6 +63,7 @@ class GcReport:
             "grace_seconds": self.grace_seconds,
             "started_at": self.started_at.isoformat(),
             "seconds": round(self.seconds, 3),
+            "stopped": self.stopped,
             "manifests": self.manifest_rows,
             "blobs": self.blob_rows,
             "bytes_freed": self.bytes_freed,
