@@ -11,6 +11,7 @@ import json
 import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
@@ -50,6 +51,7 @@ from moorage.registry.blobs import Blobs
 from moorage.registry.cache import NotifiedGenerations, ReadCache, SharedGenerations
 from moorage.registry.catalog import Catalog
 from moorage.registry.lifecycle import TagLifecycle
+from moorage.registry.gc import GarbageCollector, GcReport
 from moorage.registry.manifests import Manifests
 from moorage.registry.referrers import Referrers
 from moorage.registry.repositories import Repositories
@@ -89,6 +91,7 @@ class Services:
     sessions: Sessions
     usage: Usage
     outbox: Outbox
+    gc: GarbageCollector
 
 
 def build_storage(settings: Settings) -> StorageDriver:
@@ -205,6 +208,36 @@ def build_services(settings: Settings) -> Services:
         ),
         Usage(db),
         Outbox(db),
+        build_gc(settings, db, storage, audit, metrics),
+    )
+
+
+def build_gc(
+    settings: Settings, db: Database, storage: StorageDriver, audit: AuditLog, metrics: Metrics
+) -> GarbageCollector:
+    """The garbage collector (its job handler, ``run_job``, runs jobs of kind ``gc``)."""
+
+    def record(report: GcReport) -> None:
+        metrics.record_gc(
+            report.manifest_rows,
+            report.blob_rows,
+            sum(n.manifests for n in report.namespaces.values()),
+            sum(n.blobs for n in report.namespaces.values()),
+            report.orphans_deleted,
+            report.bytes_freed + report.orphan_bytes,
+        )
+
+    pause = os.environ.get("MOORAGE_TEST_GC_PAUSE_AFTER_COMMIT")
+    return GarbageCollector(
+        db,
+        storage,
+        audit,
+        grace_seconds=settings.gc_grace_seconds,
+        default_window_s=settings.default_tag_expiration_s,
+        batch_size=settings.gc_batch_size,
+        on_report=record,
+        # test-only fault injection (docs/testing.md): stop between a commit and its file deletions
+        pause_after_commit=Path(pause) if pause else None,
     )
 
 

@@ -163,3 +163,21 @@ async def test_upload_record_is_kept_beside_the_bytes_and_removed_with_them(driv
     assert state.meta == {"repository": "ns/app", "created_by": "alice"}
     await driver.cancel_upload("u9")
     assert await driver.upload_state("u9") is None
+
+
+async def test_list_blobs_streams_stored_blobs_and_skips_strays(driver: FilesystemDriver) -> None:
+    """The orphan sweep of garbage collection walks storage through list_blobs."""
+    assert [b async for b in driver.list_blobs()] == []  # no blobs directory yet
+    stored = []
+    for i, data in enumerate([b"one", b"two", b"three"]):
+        digest = sha256_of(data)
+        await driver.start_upload(f"{i:032x}", {})
+        await driver.append_upload(f"{i:032x}", _chunks([data]))
+        await driver.commit_upload(f"{i:032x}", digest)
+        stored.append(str(digest))
+    stray = driver.root / "blobs" / "sha256" / "ab" / "not-a-digest"
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(b"x")
+    listed = [b async for b in driver.list_blobs()]
+    assert sorted(str(b.digest) for b in listed) == sorted(stored)
+    assert all(b.mtime > 0 for b in listed)

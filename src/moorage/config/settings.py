@@ -128,6 +128,16 @@ class Settings(BaseSettings):
     def tag_expiration_choices(self) -> tuple[int, ...]:
         """``tag_expiration_options`` in seconds, shortest first."""
         return tuple(sorted({parse_duration(o) for o in self.tag_expiration_options}))
+    gc_grace_seconds: int = Field(
+        3600,
+        ge=0,
+        le=30 * 86400,
+        description="garbage collection keeps every manifest and blob link younger than this (a push in "
+        "progress whose manifest is not put yet); `moorage gc --grace` overrides it for one run",
+    )
+    gc_batch_size: int = Field(
+        500, ge=1, le=10000, description="rows garbage collection deletes per transaction (short write locks)"
+    )
 
     # -- accounts and security
     secret_key: str | None = Field(

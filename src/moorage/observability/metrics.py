@@ -45,6 +45,32 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.gc_runs = Counter("moorage_gc_runs", "Garbage collection runs completed", registry=self.registry)
+        self.gc_deleted = Counter(
+            "moorage_gc_deleted",
+            "Deleted by GC, by kind: manifest, blob, manifest_link, blob_link, orphan_file",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.gc_bytes_freed = Counter(
+            "moorage_gc_bytes_freed", "Storage bytes freed by garbage collection", registry=self.registry
+        )
+
+    def record_gc(
+        self, manifests: int, blobs: int, manifest_links: int, blob_links: int, orphans: int, freed: int
+    ) -> None:
+        """Count one finished garbage collection run (registry/gc.py reports through this)."""
+        self.gc_runs.inc()
+        for kind, n in (
+            ("manifest", manifests),
+            ("blob", blobs),
+            ("manifest_link", manifest_links),
+            ("blob_link", blob_links),
+            ("orphan_file", orphans),
+        ):
+            self.gc_deleted.labels(kind).inc(n)
+        self.gc_bytes_freed.inc(freed)
+
     def render(self) -> bytes:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import delete, select
 
 from moorage.db.engine import Database
@@ -11,7 +13,7 @@ from moorage.domain.digest import Digest
 from moorage.domain.errors import BlobUnknown
 from moorage.registry.cache import ReadCache
 from moorage.registry.repositories import Repositories
-from moorage.registry.sql import insert_ignore, lock_repository
+from moorage.registry.sql import link_blob, lock_digests, lock_repository
 from moorage.registry.types import BlobInfo
 from moorage.storage.base import StorageDriver
 
@@ -64,14 +66,11 @@ class Blobs:
             return None
         async with self.db.write() as s:
             repo = await self.repositories.ensure_in(s, target, actor)
+            await lock_digests(s, [str(digest)])  # ordered with garbage collection of this blob
             blob_id = (await s.execute(select(Blob.id).where(Blob.digest == str(digest)))).scalar()
             if blob_id is None:
                 return None
-            await insert_ignore(
-                s,
-                RepositoryBlob,
-                {"repository_id": repo.id, "blob_id": blob_id},
-            )
+            await link_blob(s, repo.id, int(blob_id), datetime.now(UTC))
             self.repositories.touch(s, target)
         return found
 

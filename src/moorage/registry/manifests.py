@@ -43,6 +43,7 @@ from moorage.registry.sql import (
     insert_ignore_many,
     insert_ignore_returning_id,
     live_tag,
+    lock_digests,
     lock_repository,
 )
 from moorage.registry.types import ManifestRecord, PutManifestResult
@@ -162,6 +163,7 @@ class Manifests:
         async with self.db.write() as s:
             repo = await self.repositories.ensure_in(s, repository, actor)
             await _lock(s, repo.id, repository)  # the checks below hold until commit
+            await lock_digests(s, [str(digest)])  # ordered with garbage collection of this manifest
             blob_ids = await self._check_blobs(s, repo.id, parsed)
             child_ids = await self._check_children(s, repo.id, parsed)
             manifest_id = await self._store(s, digest, raw, parsed)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, case, func, null, or_, select, true
+from sqlalchemy import ColumnElement, Table, and_, case, func, null, or_, select, text, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moorage.db.models import Base, Namespace, Repository, Tag
+from moorage.db.models import Base, Namespace, Repository, RepositoryBlob, Tag
 
 
 def _insert(session: AsyncSession, model: type[Base]) -> Any:
@@ -54,6 +55,56 @@ async def lock_repository(session: AsyncSession, repository_id: int) -> bool:
         return True
     stmt = select(Repository.id).where(Repository.id == repository_id).with_for_update(key_share=True)
     return (await session.execute(stmt)).scalar() is not None
+
+
+async def link_blob(session: AsyncSession, repository_id: int, blob_id: int, now: datetime) -> None:
+    """Link a blob to a repository (upload, mount), or renew the link's age when it exists: garbage
+    collection spares links younger than its grace window, and a push that stores a blob again
+    must get that window from now, not from when an earlier, abandoned push first linked it."""
+    table = cast(Table, RepositoryBlob.__table__)
+    values = {"repository_id": repository_id, "blob_id": blob_id, "created_at": now}
+    if session.get_bind().dialect.name == "postgresql":
+        pg = postgresql.insert(table).values(**values)
+        stmt: Any = pg.on_conflict_do_update(
+            index_elements=["repository_id", "blob_id"], set_={"created_at": pg.excluded.created_at}
+        )
+    else:
+        lite = sqlite.insert(table).values(**values)
+        stmt = lite.on_conflict_do_update(
+            index_elements=["repository_id", "blob_id"], set_={"created_at": lite.excluded.created_at}
+        )
+    await session.execute(stmt)
+
+
+def _digest_key(digest: str) -> int:
+    """A 64-bit advisory-lock key for a digest (collisions only make two digests share a lock)."""
+    hashed = hashlib.sha256(b"moorage-digest:" + digest.encode()).digest()
+    return int.from_bytes(hashed[:8], "big", signed=True)
+
+
+async def lock_digests(session: AsyncSession, digests: Iterable[str]) -> None:
+    """Serialize, until this transaction ends, everything that creates or removes the given blobs or
+    manifests by digest: an upload storing a blob file and inserting its row, a mount or manifest put
+    linking to an existing row, and garbage collection deleting rows and then files.
+
+    Garbage collection takes these locks before it re-checks and deletes blob or manifest rows, and
+    again before it re-checks that no row exists and deletes a file (registry/gc.py); so a blob file
+    is never deleted while a row for its digest exists or is being written. On PostgreSQL these are
+    transaction-scoped advisory locks taken in key order (no deadlock between two lockers of many
+    keys); on SQLite every write transaction already holds the single write lock.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({_digest_key(d) for d in digests})
+    if not keys:
+        return
+    await session.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM "
+            "(SELECT k FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS ordered"
+        ),
+        {"keys": keys},
+    )
 
 
 def live_tag(now: datetime) -> ColumnElement[bool]:

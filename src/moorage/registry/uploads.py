@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from moorage.db.engine import Database
-from moorage.db.models import Blob, RepositoryBlob
+from moorage.db.models import Blob
 from moorage.domain.actor import Actor
 from moorage.domain.digest import Digest
 from moorage.domain.errors import (
@@ -27,7 +28,7 @@ from moorage.domain.errors import (
     RegistryError,
 )
 from moorage.registry.repositories import Repositories
-from moorage.registry.sql import insert_ignore
+from moorage.registry.sql import insert_ignore, link_blob, lock_digests
 from moorage.registry.types import BlobInfo, UploadInfo
 from moorage.storage.base import (
     StorageDriver,
@@ -113,7 +114,17 @@ class Uploads:
                     f"chunk starts at {start} but the upload has {info.size} bytes", {"size": info.size}
                 )
         try:
-            size = await self.storage.commit_upload(upload_id, digest, offset=info.size)
+            async with self.db.write() as s:
+                # The blob file appears and its row is written under the digest's lock, so garbage
+                # collection (which deletes a file only under that lock and only when no row exists)
+                # can never remove the file of a row this commits (registry/sql.py lock_digests).
+                await lock_digests(s, [str(digest)])
+                size = await self.storage.commit_upload(upload_id, digest, offset=info.size)
+                repo = await self.repositories.ensure_in(s, repository, actor)
+                await insert_ignore(s, Blob, {"digest": str(digest), "size": size})
+                blob_id = (await s.execute(select(Blob.id).where(Blob.digest == str(digest)))).scalar_one()
+                await link_blob(s, repo.id, blob_id, datetime.now(UTC))
+                self.repositories.touch(s, repository)
         except UploadDigestMismatch as exc:
             await self._drop(upload_id)
             raise DigestInvalid(
@@ -122,16 +133,6 @@ class Uploads:
             ) from None
         except UploadError as exc:
             raise _registry_error(exc) from None
-        async with self.db.write() as s:
-            repo = await self.repositories.ensure_in(s, repository, actor)
-            await insert_ignore(s, Blob, {"digest": str(digest), "size": size})
-            blob_id = (await s.execute(select(Blob.id).where(Blob.digest == str(digest)))).scalar_one()
-            await insert_ignore(
-                s,
-                RepositoryBlob,
-                {"repository_id": repo.id, "blob_id": blob_id},
-            )
-            self.repositories.touch(s, repository)
         return BlobInfo(str(digest), size)
 
     async def cancel(self, repository: str, upload_id: str) -> None:

@@ -22,6 +22,14 @@ class UploadState:
     offset: int
 
 
+@dataclass(frozen=True, slots=True)
+class StoredBlob:
+    """A blob file as storage sees it: its digest and when it was last written (Unix seconds)."""
+
+    digest: Digest
+    mtime: float
+
+
 class UploadError(Exception):
     """Base of the upload errors a driver raises; the registry maps them to OCI errors."""
 
@@ -71,6 +79,10 @@ class StorageDriver(Protocol):
         """Stream bytes [start, end] (inclusive end) of a blob."""
 
     async def delete_blob(self, digest: Digest) -> None: ...
+
+    def list_blobs(self) -> AsyncIterator[StoredBlob]:
+        """Every stored blob file with its age (for the orphan sweep of garbage collection); streamed,
+        in no particular order. Files whose name is not a digest are skipped."""
 
     async def start_upload(self, upload_id: str, meta: dict[str, Any]) -> None:
         """Create an empty upload with a small JSON-able record (repository, creator) beside it."""

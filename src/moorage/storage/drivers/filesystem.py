@@ -29,7 +29,9 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from moorage.domain.digest import Digest
+from moorage.domain.errors import DigestInvalid
 from moorage.storage.base import (
+    StoredBlob,
     UploadBusy,
     UploadDigestMismatch,
     UploadLengthMismatch,
@@ -150,6 +152,22 @@ class FilesystemDriver:
     async def delete_blob(self, digest: Digest) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._blob(digest))
+
+    async def list_blobs(self) -> AsyncIterator[StoredBlob]:
+        root = self.root / "blobs"
+        try:
+            algorithms = sorted(p for p in root.iterdir() if p.is_dir())
+        except FileNotFoundError:
+            return
+        for alg_dir in algorithms:
+            for prefix in sorted(p for p in alg_dir.iterdir() if p.is_dir()):
+                entries = await asyncio.to_thread(_scan_blob_dir, prefix)
+                for name, mtime in entries:
+                    try:
+                        digest = Digest.parse(f"{alg_dir.name}:{name}")
+                    except DigestInvalid:
+                        continue
+                    yield StoredBlob(digest, mtime)
 
     def _record_path(self, upload_id: str) -> Path:
         return self._upload(upload_id).with_suffix(".json")
@@ -297,6 +315,18 @@ class FilesystemDriver:
         probe = self.root / "uploads" / ".health"
         probe.write_bytes(b"ok")
         probe.unlink()
+
+
+def _scan_blob_dir(path: Path) -> list[tuple[str, float]]:
+    out: list[tuple[str, float]] = []
+    with os.scandir(path) as it:
+        for entry in it:
+            try:
+                if entry.is_file(follow_symlinks=False):
+                    out.append((entry.name, entry.stat(follow_symlinks=False).st_mtime))
+            except FileNotFoundError:  # deleted meanwhile
+                continue
+    return out
 
 
 def _open_at(fd: int, offset: int) -> BinaryIO:
