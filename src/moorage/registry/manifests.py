@@ -32,6 +32,7 @@ from moorage.domain.errors import (
 from moorage.domain.manifest import Descriptor, ParsedManifest, parse_manifest
 from moorage.domain.reference import is_valid_tag, validate_tag
 from moorage.registry.cache import ReadCache
+from moorage.registry.immutability import check_tag_change, check_tags_change
 from moorage.registry.repositories import Repositories
 from moorage.registry.sql import (
     insert_ignore,
@@ -144,7 +145,9 @@ class Manifests:
             )
             moved = False
             if tag is not None:
-                moved = await self._move_tag(s, repo.id, tag, manifest_id, actor.name if actor else None)
+                moved = await self._move_tag(
+                    s, repo.id, tag, manifest_id, actor.name if actor else None, repository
+                )
             await self.repositories.audit.add(
                 s, "push_repo", actor, repository=repository, tag=tag, digest=str(digest), moved=moved
             )
@@ -217,7 +220,7 @@ class Manifests:
         return int((await s.execute(select(Manifest.id).where(Manifest.digest == str(digest)))).scalar_one())
 
     async def _move_tag(
-        self, s: AsyncSession, repo_id: int, tag: str, manifest_id: int, by: str | None
+        self, s: AsyncSession, repo_id: int, tag: str, manifest_id: int, by: str | None, repository: str
     ) -> bool:
         """Point ``tag`` at the manifest: end the live row if it points elsewhere, then start a new
         one. True when a live row was ended (a move), False for a new tag or one already there.
@@ -236,6 +239,8 @@ class Manifests:
         ).first()
         if live is not None and live.manifest_id == manifest_id:
             return False
+        if live is not None:  # an immutable tag may be pushed again with its digest, never moved
+            await check_tag_change(s, repo_id, repository, tag, "moved")
         now = datetime.now(UTC)
         if live is not None:
             now = max(now, _aware(live.lifetime_start))
@@ -271,6 +276,16 @@ class Manifests:
             ).scalar()
             if manifest_id is None:
                 raise ManifestUnknown("manifest unknown", {"digest": str(digest)})
+            tagged = (
+                await s.execute(
+                    select(Tag.name).where(
+                        Tag.repository_id == repo.id,
+                        Tag.manifest_id == manifest_id,
+                        Tag.lifetime_end.is_(None),
+                    )
+                )
+            ).scalars()
+            await check_tags_change(s, repo.id, repository, list(tagged), "deleted")
             await s.execute(
                 update(Tag)
                 .where(
@@ -309,7 +324,9 @@ class Manifests:
             ).scalar()
             if manifest_id is None:
                 raise ManifestUnknown("manifest unknown", {"digest": str(digest)})
-            moved = await self._move_tag(s, repo.id, tag, int(manifest_id), actor.name if actor else None)
+            moved = await self._move_tag(
+                s, repo.id, tag, int(manifest_id), actor.name if actor else None, repository
+            )
             await self.repositories.audit.add(
                 s,
                 "move_tag" if moved else "create_tag",
