@@ -29,6 +29,7 @@ from moorage.authz.permissions import Permissions
 from moorage.config import Settings
 from moorage.db.engine import Database
 from moorage.db.listener import InvalidationListener
+from moorage.domain.pruning import PruneRule
 from moorage.events import Outbox
 from moorage.identity.apptokens import AppTokens
 from moorage.identity.credentials import Credentials
@@ -46,10 +47,12 @@ from moorage.observability.metrics import Metrics
 from moorage.protocol.context import RegistryContext
 from moorage.protocol.errors import error_body
 from moorage.protocol.router import RegistryApp
+from moorage.registry.autoprune import AutoPruner
 from moorage.registry.blobs import Blobs
 from moorage.registry.cache import NotifiedGenerations, ReadCache, SharedGenerations
 from moorage.registry.catalog import Catalog
 from moorage.registry.manifests import Manifests
+from moorage.registry.policies import Policies
 from moorage.registry.referrers import Referrers
 from moorage.registry.repositories import Repositories
 from moorage.registry.tags import Tags
@@ -88,6 +91,8 @@ class Services:
     sessions: Sessions
     usage: Usage
     outbox: Outbox
+    policies: Policies
+    autoprune: AutoPruner
 
 
 def build_storage(settings: Settings) -> StorageDriver:
@@ -194,7 +199,23 @@ def build_services(settings: Settings) -> Services:
         ),
         Usage(db),
         Outbox(db),
+        Policies(db, repositories, audit),
+        AutoPruner(db, repositories, audit, default_prune_rules(settings)),
     )
+
+
+def default_prune_rules(settings: Settings) -> list[PruneRule]:
+    """The registry-wide auto-prune policies of the configuration (``autoprune_default_policies``)."""
+    return [
+        PruneRule(
+            f"registry default auto-prune policy #{i + 1}",
+            d.method,
+            str(d.value),
+            d.tag_pattern,
+            d.tag_pattern_matches,
+        )
+        for i, d in enumerate(settings.autoprune_default_policies)
+    ]
 
 
 class _Deferred:
@@ -289,6 +310,8 @@ def api_context(services: Services) -> ApiContext:
         manifests=s.registry.manifests,
         tags=s.registry.tags,
         audit=s.audit,
+        policies=s.policies,
+        autoprune=s.autoprune,
     )
 
 
@@ -324,6 +347,8 @@ def ui_context(services: Services) -> UiContext:
         usage=s.usage,
         storage=s.storage,
         audit=s.audit,
+        policies=s.policies,
+        autoprune=s.autoprune,
     )
 
 

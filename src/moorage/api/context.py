@@ -15,7 +15,9 @@ from moorage.identity.robots import Robots
 from moorage.identity.sessions import Sessions
 from moorage.identity.throttle import LoginThrottler
 from moorage.identity.users import Users
+from moorage.registry.autoprune import AutoPruner
 from moorage.registry.manifests import Manifests
+from moorage.registry.policies import Policies
 from moorage.registry.repositories import Repositories
 from moorage.registry.tags import Tags
 
@@ -40,3 +42,5 @@ class ApiContext:
     manifests: Manifests
     tags: Tags
     audit: AuditLog
+    policies: Policies
+    autoprune: AutoPruner

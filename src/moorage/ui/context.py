@@ -16,8 +16,10 @@ from moorage.identity.robots import Robots
 from moorage.identity.sessions import Sessions
 from moorage.identity.throttle import LoginThrottler
 from moorage.identity.users import Users
+from moorage.registry.autoprune import AutoPruner
 from moorage.registry.blobs import Blobs
 from moorage.registry.manifests import Manifests
+from moorage.registry.policies import Policies
 from moorage.registry.referrers import Referrers
 from moorage.registry.repositories import Repositories
 from moorage.registry.tags import Tags
@@ -66,3 +68,5 @@ class UiContext:
     usage: Usage
     storage: StorageDriver
     audit: AuditLog
+    policies: Policies
+    autoprune: AutoPruner

@@ -11,10 +11,11 @@ from pydantic import BaseModel
 from moorage.api.access import require_repo_role
 from moorage.api.auth import ApiCaller, current_caller, get_ctx, signed_in
 from moorage.api.context import ApiContext
+from moorage.api.errors import also
 from moorage.api.pagination import Page
 from moorage.api.routes.schemas import Deleted, DigestText, TagName
 from moorage.domain.digest import Digest
-from moorage.domain.errors import InvalidInput, NotFound, RegistryError
+from moorage.domain.errors import InvalidInput, NotFound, RegistryError, TagImmutable, as_service_error
 from moorage.domain.mediatypes import INDEXES
 from moorage.domain.reference import is_valid_tag
 from moorage.registry.types import TagRow
@@ -118,6 +119,7 @@ def _tags(rows: Sequence[TagRow]) -> list[TagOut]:
     "/repository/{repo:path}/tag/{tag}",
     response_model=TagMoved,
     summary="Create or move a tag to a manifest already in the repository",
+    responses=also((409, "the tag is immutable (the message names the rule)")),
 )
 async def move_tag(
     repo: str,
@@ -131,6 +133,8 @@ async def move_tag(
         raise InvalidInput(f"invalid tag {tag[:140]!r}")
     try:
         moved = await ctx.manifests.retag(repo, tag, Digest.parse(body.manifest_digest), caller.actor)
+    except TagImmutable as exc:
+        raise as_service_error(exc) from exc
     except RegistryError as exc:
         if exc.code == "DIGEST_INVALID":
             raise InvalidInput(exc.message) from exc
@@ -138,13 +142,20 @@ async def move_tag(
     return TagMoved(name=tag, manifest_digest=body.manifest_digest, moved=moved)
 
 
-@router.delete("/repository/{repo:path}/tag/{tag}", response_model=Deleted, summary="Delete one tag")
+@router.delete(
+    "/repository/{repo:path}/tag/{tag}",
+    response_model=Deleted,
+    summary="Delete one tag",
+    responses=also((409, "the tag is immutable (the message names the rule)")),
+)
 async def delete_tag(
     repo: str, tag: str, caller: ApiCaller = Depends(signed_in), ctx: ApiContext = Depends(get_ctx)
 ) -> Deleted:
     await require_repo_role(ctx, caller, repo, "write")
     try:
         await ctx.tags.delete(repo, tag, caller.actor)
+    except TagImmutable as exc:
+        raise as_service_error(exc) from exc
     except RegistryError as exc:
         raise NotFound(f"no tag {tag!r} in {repo}") from exc
     return Deleted()
