@@ -10,6 +10,7 @@ from tests.api.support import Env, User, assert_problem
 from tests.protocol.helpers import OCI_MANIFEST, error_codes, push_image, push_manifest
 
 from moorage.audit import AuditQuery
+from moorage.domain.actor import Actor
 
 PRUNE = {"method": "number_of_tags", "value": 10}
 
@@ -39,7 +40,8 @@ async def test_autoprune_policy_shapes_in_quays_form(env: Env, uid: str) -> None
         expect=201,
     )
     first = r.json()["uuid"]
-    assert set(r.json()) == {"uuid"} and len(first) == 36
+    assert set(r.json()) == {"uuid"}
+    assert len(first) == 36
     second = (await env.api("POST", base, owner, json_body=PRUNE, expect=201)).json()["uuid"]
     r = await env.api("GET", base, owner, expect=200)
     assert r.json() == {
@@ -200,15 +202,19 @@ async def test_immutable_tag_refuses_moves_and_deletes_everywhere(env: Env, uid:
     r = await push_manifest(env.client, repo, "v1", raw, OCI_MANIFEST, owner.auth)
     assert r.status_code == 403, r.text
     assert "DENIED" in error_codes(r)
-    assert rule in r.text and "immutable" in r.text
+    assert rule in r.text
+    assert "immutable" in r.text
     # pushing the same manifest again is no change
     r = await push_manifest(env.client, repo, "v1", first.manifest, OCI_MANIFEST, owner.auth)
     assert r.status_code == 201, r.text
     # /v2 deletes of the tag and of its manifest
     r = await env.client.delete(f"/v2/{repo}/manifests/v1", headers=owner.auth)
-    assert r.status_code == 403 and "DENIED" in error_codes(r) and rule in r.text
+    assert r.status_code == 403
+    assert "DENIED" in error_codes(r)
+    assert rule in r.text
     r = await env.client.delete(f"/v2/{repo}/manifests/{first.digest}", headers=owner.auth)
-    assert r.status_code == 403 and "DENIED" in error_codes(r)
+    assert r.status_code == 403
+    assert "DENIED" in error_codes(r)
     # the REST API: 409 problem+json naming the rule
     body = assert_problem(await env.api("DELETE", f"/repository/{repo}/tag/v1", owner), 409, rule)
     assert "immutable" in body["detail"]
@@ -254,9 +260,8 @@ async def test_namespace_rule_and_the_immutable_mark(env: Env, uid: str) -> None
     await push_image(env.client, repo, "latest", headers=owner.auth, seed="again")
     await env.services.policies.set_tag_immutable(repo, "latest", True, None)
     assert_problem(await env.api("DELETE", f"/repository/{repo}/tag/latest", owner), 409, "marked immutable")
-    from moorage.domain.actor import Actor
-
     assert await env.services.policies.set_tag_immutable(repo, "latest", False, Actor(env.admin.name))
     entries = await env.services.audit.query(AuditQuery(repository=repo, kinds=("change_tag_immutability",)))
-    assert entries[0].performer == env.admin.name and entries[0].metadata["immutable"] is False
+    assert entries[0].performer == env.admin.name
+    assert entries[0].metadata["immutable"] is False
     await env.api("DELETE", f"/repository/{repo}/tag/latest", owner, expect=200)
