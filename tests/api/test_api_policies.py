@@ -129,7 +129,7 @@ async def test_user_and_repository_scopes(env: Env, uid: str) -> None:
             400,
             "not a valid regular expression",
         ),
-        ({"method": "keep_forever", "value": 5}, 400, "method must be one of"),
+        ({"method": "keep_forever", "value": 5}, 400, "'number_of_tags' or 'creation_date'"),
         ({"method": "number_of_tags", "value": -3}, 400, "between 1 and"),
         ({"method": "number_of_tags", "value": 0}, 400, "between 1 and"),
         ({"method": "number_of_tags", "value": "many"}, 400, "whole number"),

@@ -58,6 +58,14 @@ PAST_EXPIRY_REFUSED = (
     ("PUT", "/organization/{org}/robots/{shortname}"),
     ("PUT", "/user/robots/{shortname}"),
     ("POST", "/user/apptoken"),
+    # nor "a regular expression that cannot backtrack catastrophically", "a duration of at most ten
+    # years" or "not a duplicate of another policy of the scope": refused with 400 (docs/lifecycle.md)
+    *(
+        (method, f"{prefix}/{kind}policy/{suffix}")
+        for kind in ("autoprune", "immutability")
+        for prefix in ("/organization/{org}", "/user", "/repository/{repo}")
+        for method, suffix in (("POST", ""), ("PUT", "{policy_uuid}"))
+    ),
 )
 ACCEPTED = ["2xx", "401", "403", "404", "409", "429"]
 

@@ -10,7 +10,7 @@ policy also has ``.../{uuid}/preview`` (an addition: the tags it would remove no
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 from moorage.api.access import require_org_role, require_repo_role
 from moorage.api.auth import ApiCaller, get_ctx, signed_in, signed_in_user, user_admin
 from moorage.api.context import ApiContext
+from moorage.domain.pruning import MAX_NUMBER_OF_TAGS
 from moorage.registry.autoprune import PruneCandidate
 from moorage.registry.policies import AutoPruneInfo, ImmutabilityInfo, Scope
 
@@ -27,12 +28,18 @@ PolicyUuid = Annotated[str, Path(max_length=36, description="the uuid of the pol
 
 
 class AutoPruneIn(BaseModel):
-    method: StrictStr = Field(description="number_of_tags (keep the newest N) or creation_date")
+    method: Literal["number_of_tags", "creation_date"] = Field(
+        description="number_of_tags (keep the newest N) or creation_date (remove tags older than value)"
+    )
     value: StrictInt | StrictStr = Field(
-        description="N for number_of_tags; a duration (7d, 2w) for creation_date"
+        description=f"number_of_tags: N, 1 to {MAX_NUMBER_OF_TAGS}; creation_date: a duration <N><unit>, "
+        "unit s, m, h, d or w (7d, 2w), at most ten years"
     )
     tagPattern: StrictStr | None = Field(  # noqa: N815 - Quay's field name
-        None, max_length=1024, description="a regular expression searched in tag names; none: every tag"
+        None,
+        max_length=256,
+        description="a regular expression searched in tag names (refused when it could backtrack "
+        "catastrophically); none: every tag",
     )
     tagPatternMatches: StrictBool = Field(  # noqa: N815
         True, description="true: the tags the pattern is found in; false: the others"
@@ -48,7 +55,9 @@ class AutoPruneOut(BaseModel):
 
 
 class ImmutabilityIn(BaseModel):
-    tagPattern: StrictStr = Field(max_length=1024, description="a regular expression searched in tag names")  # noqa: N815
+    tagPattern: StrictStr = Field(  # noqa: N815
+        min_length=1, max_length=256, description="a regular expression searched in tag names"
+    )
     tagPatternMatches: StrictBool = Field(  # noqa: N815
         True, description="true: matching tags are immutable; false: the others are"
     )
