@@ -98,7 +98,7 @@ Every failure is an [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem d
 | 401 | no or wrong credentials (with `WWW-Authenticate: Basic realm="moorage", Bearer`) |
 | 403 | signed in, but the role or token scope does not allow it |
 | 404 | no such user, organization, team, robot, repository, tag or grant (or not visible to you) |
-| 409 | the name is already taken |
+| 409 | the name is already taken; the tag is immutable (the detail names the rule) |
 | 429 | too many failed logins for this account or address |
 
 The OpenAPI document declares, for each endpoint, every status it can answer, each error with the
@@ -171,6 +171,22 @@ few changes. The differences:
 - **Superuser user creation** without a `password` generates one and returns it once in
   `password`, as Quay does, but answers `201` (Quay: `200`) without Quay's `encrypted_password`.
   `PUT /superuser/users/{username}` takes Quay's `superuser` as well as `super_user`.
+- **Auto-prune policies** (`.../autoprunepolicy/` of an organization, the caller's user namespace
+  and a repository) answer Quay's shapes (`{"policies": [...]}` of `uuid`, `method`, `value`,
+  `tagPattern`, `tagPatternMatches`; create `201 {"uuid"}`, update `204`, delete `200 {"uuid"}`).
+  Several policies per scope apply together with the registry defaults (`autoprune_default_policies`).
+  Additions: `GET .../autoprunepolicy/{uuid}/preview` lists the tags that policy would remove now
+  (Quay has no dry run). Differences: an exact duplicate of a policy in the same scope is refused
+  with 400; `value` of `number_of_tags` must be 1 to 1,000,000; `tagPattern` is searched in tag
+  names (`re.search`: anchor it with `^...$`) and refused with 400 when it could backtrack
+  catastrophically (see [lifecycle.md](lifecycle.md)).
+- **Immutability policies** (`.../immutabilitypolicy/` of an organization and a repository, as in
+  Quay, and of the caller's user namespace, an addition) answer Quay's shapes (`uuid`,
+  `tagPattern`, `tagPatternMatches`; create `201 {"uuid"}`, update `204`, delete `200 {"uuid"}`).
+  Moving or deleting an immutable tag through the tag endpoints answers `409` problem+json naming
+  the rule. Quay's per-tag `immutable` field of `PUT .../tag/{tag}` is not taken (the stored
+  versions of Quay's tag API have none): a tag is marked immutable by the `quay.immutable=true`
+  label at push.
 - **Superuser** endpoints cover users and locked accounts (`/superuser/lockedaccounts`, which
   Quay does not have); Quay's superuser endpoints for organizations, service keys, registry size,
   logs and messages are not implemented (use the `moorage` CLI for administration).

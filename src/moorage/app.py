@@ -30,6 +30,7 @@ from moorage.authz.permissions import Permissions
 from moorage.config import Settings
 from moorage.db.engine import Database
 from moorage.db.listener import InvalidationListener
+from moorage.domain.pruning import PruneRule
 from moorage.events import Outbox
 from moorage.identity.apptokens import AppTokens
 from moorage.identity.credentials import Credentials
@@ -47,12 +48,14 @@ from moorage.observability.metrics import Metrics
 from moorage.protocol.context import RegistryContext
 from moorage.protocol.errors import error_body
 from moorage.protocol.router import RegistryApp
+from moorage.registry.autoprune import AutoPruner
 from moorage.registry.blobs import Blobs
 from moorage.registry.cache import NotifiedGenerations, ReadCache, SharedGenerations
 from moorage.registry.catalog import Catalog
 from moorage.registry.lifecycle import TagLifecycle
 from moorage.registry.gc import GarbageCollector, GcReport
 from moorage.registry.manifests import Manifests
+from moorage.registry.policies import Policies
 from moorage.registry.referrers import Referrers
 from moorage.registry.repositories import Repositories
 from moorage.registry.tags import Tags
@@ -92,6 +95,8 @@ class Services:
     usage: Usage
     outbox: Outbox
     gc: GarbageCollector
+    policies: Policies
+    autoprune: AutoPruner
 
 
 def build_storage(settings: Settings) -> StorageDriver:
@@ -209,6 +214,8 @@ def build_services(settings: Settings) -> Services:
         Usage(db),
         Outbox(db),
         build_gc(settings, db, storage, audit, metrics),
+        Policies(db, repositories, audit),
+        AutoPruner(db, repositories, audit, default_prune_rules(settings)),
     )
 
 
@@ -239,6 +246,20 @@ def build_gc(
         # test-only fault injection (docs/testing.md): stop between a commit and its file deletions
         pause_after_commit=Path(pause) if pause else None,
     )
+
+
+def default_prune_rules(settings: Settings) -> list[PruneRule]:
+    """The registry-wide auto-prune policies of the configuration (``autoprune_default_policies``)."""
+    return [
+        PruneRule(
+            f"registry default auto-prune policy #{i + 1}",
+            d.method,
+            str(d.value),
+            d.tag_pattern,
+            d.tag_pattern_matches,
+        )
+        for i, d in enumerate(settings.autoprune_default_policies)
+    ]
 
 
 class _Deferred:
@@ -334,6 +355,8 @@ def api_context(services: Services) -> ApiContext:
         tags=s.registry.tags,
         audit=s.audit,
         lifecycle=s.registry.lifecycle,
+        policies=s.policies,
+        autoprune=s.autoprune,
     )
 
 
@@ -370,6 +393,8 @@ def ui_context(services: Services) -> UiContext:
         storage=s.storage,
         audit=s.audit,
         lifecycle=s.registry.lifecycle,
+        policies=s.policies,
+        autoprune=s.autoprune,
     )
 
 

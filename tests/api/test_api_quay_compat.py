@@ -242,10 +242,11 @@ async def test_unknown_repository_sub_path_is_no_such_endpoint(env: Env, uid: st
     owner = await env.user(uid, "own")
     repo = f"{owner.name}/app"
     await env.push(repo, "1", owner)
+    # Quay's builds: an endpoint Moorage does not have (this used autoprunepolicy/, which now exists)
     for method in ("GET", "PUT", "DELETE"):
-        r = await env.api(method, f"/repository/{repo}/autoprunepolicy/", owner, json_body={})
+        r = await env.api(method, f"/repository/{repo}/build/", owner, json_body={})
         assert r.status_code == 404, r.text
-        assert r.json()["detail"] == f"no such endpoint: /api/v1/repository/{repo}/autoprunepolicy/"
+        assert r.json()["detail"] == f"no such endpoint: /api/v1/repository/{repo}/build/"
     # the repository itself is untouched and still answers
     await env.api("GET", f"/repository/{repo}", owner, expect=200)
 

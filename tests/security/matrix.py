@@ -105,6 +105,19 @@ F_UPLOAD = _fresh("fresh_upload")
 F_MANIFEST = _fresh("fresh_manifest")
 F_BLOB = _fresh("fresh_blob")
 
+
+def _fresh_policy(key: str) -> Fresh:
+    async def run(w: World) -> dict[str, str]:
+        return await w.fresh_policy(key)
+
+    run.__name__ = f"fresh_{key}"
+    return run
+
+
+async def new_pattern(_: World) -> dict[str, str]:
+    return {"pattern": f"^never-{fresh_name()}$"}
+
+
 # -- expectation profiles     anon  admin owner oadm  membr strgr robA  robB  oauth disabled
 PUBLIC = (200, 200, 200, 200, 200, 200, 200, 200, 200, 200)
 NOT_ALLOWED = (405,) * 10  # the method is refused before anyone is asked for credentials
@@ -124,6 +137,10 @@ ORG_ADMIN_W201 = (401, 201, 201, 201, 403, 404, 403, 403, 403, 401)
 REPO_READ = (404, 200, 200, 200, 200, 404, 200, 404, 200, 401)
 REPO_WRITE = (401, 200, 200, 200, 403, 404, 403, 404, 403, 401)
 REPO_ADMIN = REPO_WRITE
+ORG_ADMIN_W204 = (401, 204, 204, 204, 403, 404, 403, 403, 403, 401)
+REPO_ADMIN_201 = (401, 201, 201, 201, 403, 404, 403, 404, 403, 401)
+REPO_ADMIN_204 = (401, 204, 204, 204, 403, 404, 403, 404, 403, 401)
+OWNERS_204 = (401, 404, 204, 404, 404, 404, 403, 403, (403, 404), 401)
 
 
 def v2_read(ok: int) -> tuple[Cell, ...]:
@@ -210,6 +227,60 @@ API_ROWS: tuple[Row, ...] = (
     ),
     Row("PUT", "/organization/{org}/prototypes/{prototype_id}", ORG_ADMIN_W, json={"role": "read"}),
     Row("DELETE", "/organization/{org}/prototypes/{prototype_id}", ORG_ADMIN_W, fresh=(F_PROTO,)),
+    # auto-prune policies and immutability rules (Quay's shapes); {policy_uuid} takes the kind's uuid
+    *(
+        row
+        for kind, body in (
+            ("autoprune", {"method": "number_of_tags", "value": 3, "tagPattern": "{pattern}"}),
+            ("immutability", {"tagPattern": "{pattern}", "tagPatternMatches": True}),
+        )
+        for prefix, scope, (read, create, one, change, remove) in (
+            (
+                "/organization/{org}",
+                "org",
+                (ORG_ADMIN_R, ORG_ADMIN_W201, ORG_ADMIN_R, ORG_ADMIN_W204, ORG_ADMIN_W),
+            ),
+            ("/user", "user", (SELF, SELF_201, OWNERS, OWNERS_204, OWNERS)),
+            (
+                "/repository/{repo:path}",
+                "repo",
+                (REPO_ADMIN, REPO_ADMIN_201, REPO_ADMIN, REPO_ADMIN_204, REPO_ADMIN),
+            ),
+        )
+        for key in [f"{'prune' if kind == 'autoprune' else 'imm'}_{scope}"]
+        for row in (
+            Row("GET", f"{prefix}/{kind}policy/", read),
+            Row("POST", f"{prefix}/{kind}policy/", create, json=body, fresh=(new_pattern,)),
+            Row("GET", f"{prefix}/{kind}policy/{{policy_uuid}}", one, alias={"policy_uuid": key}),
+            Row(
+                "PUT",
+                f"{prefix}/{kind}policy/{{policy_uuid}}",
+                change,
+                json=body,
+                fresh=(new_pattern,),
+                alias={"policy_uuid": key},
+            ),
+            Row(
+                "DELETE",
+                f"{prefix}/{kind}policy/{{policy_uuid}}",
+                remove,
+                fresh=(_fresh_policy(key),),
+                alias={"policy_uuid": key},
+            ),
+            *(
+                (
+                    Row(
+                        "GET",
+                        f"{prefix}/{kind}policy/{{policy_uuid}}/preview",
+                        one,
+                        alias={"policy_uuid": key},
+                    ),
+                )
+                if kind == "autoprune"
+                else ()
+            ),
+        )
+    ),
     # OAuth applications
     Row("GET", "/organization/{org}/applications", ORG_ADMIN_R),
     Row("POST", "/organization/{org}/applications", ORG_ADMIN_W201, json={"name": "an app"}),

@@ -64,6 +64,9 @@ class World:
     token_uuid: str  # an application token of owner
     user_robot: str  # shortname of owner's personal robot
     upload: str = ""  # an upload session on A/app (started by the superuser)
+    # uuids of auto-prune policies and immutability rules: prune_org, prune_user, prune_repo,
+    # imm_org, imm_user, imm_repo (their patterns match no tag the other rows use)
+    policies: dict[str, str] = field(default_factory=dict)
     v2_headers: dict[str, dict[str, str]] = field(default_factory=dict)
     api_headers: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -88,6 +91,7 @@ class World:
             "key": "user:nobody",
             "upload": self.upload,
             "path": "swagger-ui/favicon.png",  # a file under the REST API's /static mount
+            **self.policies,
         }
 
     # -- fresh objects for rows that change or destroy what they touch
@@ -114,6 +118,32 @@ class World:
         tag = (await self.fresh_tag())["tag"]
         await self.env.api("DELETE", f"/repository/{self.repo}/tag/{tag}", self.env.admin, expect=200)
         return {"tag": tag}
+    async def _policy(self, kind: str, scope: str) -> str:
+        """A new auto-prune policy (kind "prune") or immutability rule ("imm") of org A ("org"),
+        the owner's namespace ("user") or A/app ("repo"); its pattern matches no tag in use."""
+        path = {"org": f"/organization/{self.org_a}", "user": "/user", "repo": f"/repository/{self.repo}"}[
+            scope
+        ]
+        who = self.users["owner"] if scope == "user" else self.env.admin
+        pattern = f"^never-{fresh_name()}$"
+        if kind == "prune":
+            r = await self.env.api(
+                "POST",
+                f"{path}/autoprunepolicy/",
+                who,
+                json_body={"method": "number_of_tags", "value": 1, "tagPattern": pattern},
+                expect=201,
+            )
+        else:
+            r = await self.env.api(
+                "POST", f"{path}/immutabilitypolicy/", who, json_body={"tagPattern": pattern}, expect=201
+            )
+        uuid: str = r.json()["uuid"]
+        return uuid
+
+    async def fresh_policy(self, key: str) -> dict[str, str]:
+        kind, scope = key.split("_")
+        return {key: await self._policy(kind, scope)}
 
     async def fresh_team(self) -> dict[str, str]:
         team = fresh_name("team")
@@ -283,6 +313,8 @@ async def build_world(env: Env) -> World:
         "mine",
     )
     world.upload = (await world.fresh_upload())["upload"]
+    for key in ("prune_org", "prune_user", "prune_repo", "imm_org", "imm_user", "imm_repo"):
+        world.policies.update(await world.fresh_policy(key))
     for p in PRINCIPALS:
         if p == "anon":
             world.api_headers[p] = {}

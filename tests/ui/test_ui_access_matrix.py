@@ -64,6 +64,11 @@ ROWS: list[Row] = [
     ("GET", "/organization/{org}/settings", ORG + "/settings", 303, 404, 403, 200, 200),
     ("POST", "/organization/{org}/settings", ORG + "/settings", 303, 404, 403, S, S),
     ("POST", "/organization/{org}/delete", ORG + "/delete", 303, 404, 403, S, S),
+    ("POST", "/organization/{org}/settings/autoprune", ORG + "/settings/autoprune", 303, 404, 403, S, S),
+    ("POST", "/organization/{org}/settings/autoprune/{uuid}/delete", ORG + "/settings/autoprune/{prune_org}/delete", 303, 404, 403, S, S),
+    ("GET", "/organization/{org}/settings/autoprune/{uuid}/preview", ORG + "/settings/autoprune/{prune_org}/preview", 303, 404, 403, 200, 200),
+    ("POST", "/organization/{org}/settings/immutability", ORG + "/settings/immutability", 303, 404, 403, S, S),
+    ("POST", "/organization/{org}/settings/immutability/{uuid}/delete", ORG + "/settings/immutability/{imm_org}/delete", 303, 404, 403, S, S),
     ("GET", "/organization/{org}/robots", ORG + "/robots", 303, 404, 403, 200, 200),
     ("POST", "/organization/{org}/robots", ORG + "/robots", 303, 404, 403, S, S),
     ("GET", "/organization/{org}/robots/{short}", ORG + "/robots/bot", 303, 404, 403, 200, 200),
@@ -141,6 +146,11 @@ ROWS: list[Row] = [
     ("POST", "/repository/{repo:path}/-/settings/visibility", REPO + "/-/settings/visibility", 404, 404, 403, S, S),
     ("POST", "/repository/{repo:path}/-/settings/description", REPO + "/-/settings/description", 404, 404, 403, S, S),
     ("POST", "/repository/{repo:path}/-/settings/delete", REPO + "/-/settings/delete", 404, 404, 403, S, S),
+    ("POST", "/repository/{repo:path}/-/settings/autoprune", REPO + "/-/settings/autoprune", 404, 404, 403, S, S),
+    ("POST", "/repository/{repo:path}/-/settings/autoprune/{uuid}/delete", REPO + "/-/settings/autoprune/{prune_repo}/delete", 404, 404, 403, S, S),
+    ("GET", "/repository/{repo:path}/-/settings/autoprune/{uuid}/preview", REPO + "/-/settings/autoprune/{prune_repo}/preview", 404, 404, 403, 200, 200),
+    ("POST", "/repository/{repo:path}/-/settings/immutability", REPO + "/-/settings/immutability", 404, 404, 403, S, S),
+    ("POST", "/repository/{repo:path}/-/settings/immutability/{uuid}/delete", REPO + "/-/settings/immutability/{imm_repo}/delete", 404, 404, 403, S, S),
     # the caller's own account
     ("GET", "/settings", "/settings", 303, 200, 200, 200, 200),
     ("POST", "/settings/email", "/settings/email", 303, S, S, S, S),
@@ -233,7 +243,16 @@ async def world(env: Env, browser: BrowserFactory, uid: str) -> World:
     client = r.json()["client_id"]
     r = await env.api("POST", "/user/apptoken", owner, json_body={"title": "t"}, expect=201)
     token = r.json()["token"]["uuid"]
+    policies: dict[str, str] = {}
+    for scope, path in (("org", f"/organization/{org}"), ("repo", f"/repository/{org}/priv")):
+        body = {"method": "number_of_tags", "value": 5}
+        r = await env.api("POST", f"{path}/autoprunepolicy/", owner, json_body=body, expect=201)
+        policies[f"prune_{scope}"] = r.json()["uuid"]
+        body = {"tagPattern": "^release-"}
+        r = await env.api("POST", f"{path}/immutabilitypolicy/", owner, json_body=body, expect=201)
+        policies[f"imm_{scope}"] = r.json()["uuid"]
     values = {
+        **policies,
         "org": org,
         "member": member.name,
         "digest": digest,

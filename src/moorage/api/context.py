@@ -16,7 +16,9 @@ from moorage.identity.sessions import Sessions
 from moorage.identity.throttle import LoginThrottler
 from moorage.identity.users import Users
 from moorage.registry.lifecycle import TagLifecycle
+from moorage.registry.autoprune import AutoPruner
 from moorage.registry.manifests import Manifests
+from moorage.registry.policies import Policies
 from moorage.registry.repositories import Repositories
 from moorage.registry.tags import Tags
 
@@ -42,3 +44,5 @@ class ApiContext:
     tags: Tags
     audit: AuditLog
     lifecycle: TagLifecycle
+    policies: Policies
+    autoprune: AutoPruner

@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from moorage.domain.labels import parse_duration
+from moorage.domain.pruning import normalize_value
+from moorage.domain.tagpattern import check_pattern
 
 
 class _YamlSource(PydanticBaseSettingsSource):
@@ -27,6 +29,24 @@ class _YamlSource(PydanticBaseSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+
+
+class AutoPruneDefault(BaseModel):
+    """A registry-wide auto-prune policy, applied to every repository with its own policies."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    method: Literal["number_of_tags", "creation_date"]
+    value: int | str
+    tag_pattern: str | None = Field(None, alias="tagPattern")
+    tag_pattern_matches: bool = Field(True, alias="tagPatternMatches")
+
+    @model_validator(mode="after")
+    def _valid(self) -> AutoPruneDefault:
+        self.value = normalize_value(self.method, self.value)
+        if self.tag_pattern is not None:
+            self.tag_pattern = check_pattern(self.tag_pattern)
+        return self
 
 
 class Settings(BaseSettings):
@@ -128,6 +148,7 @@ class Settings(BaseSettings):
     def tag_expiration_choices(self) -> tuple[int, ...]:
         """``tag_expiration_options`` in seconds, shortest first."""
         return tuple(sorted({parse_duration(o) for o in self.tag_expiration_options}))
+
     gc_grace_seconds: int = Field(
         3600,
         ge=0,
@@ -137,6 +158,15 @@ class Settings(BaseSettings):
     )
     gc_batch_size: int = Field(
         500, ge=1, le=10000, description="rows garbage collection deletes per transaction (short write locks)"
+    )
+    autoprune_default_policies: list[AutoPruneDefault] = Field(
+        default_factory=list,
+        description="auto-prune policies applied to every repository, with the namespace's and the "
+        "repository's own: [{method: number_of_tags|creation_date, value: N|duration, tagPattern, "
+        "tagPatternMatches}]",
+    )
+    autoprune_interval_seconds: int = Field(
+        3600, ge=60, le=7 * 86400, description="how often the scheduled autoprune.run job runs"
     )
 
     # -- accounts and security

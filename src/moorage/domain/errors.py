@@ -72,6 +72,20 @@ class Denied(RegistryError):
     code = "DENIED"
 
 
+class TagImmutable(Denied):
+    """A move, delete or expiry of an immutable tag; the message names the rule that makes it so.
+
+    ``/v2`` answers it as ``DENIED`` (403); the REST API as 409 (a conflict with the tag's state)."""
+
+    def __init__(self, repository: str, tag: str, rule: str, action: str) -> None:
+        super().__init__(
+            f"tag {tag!r} of {repository} is immutable ({rule}): it may not be {action}",
+            {"tag": tag, "rule": rule},
+        )
+        self.tag = tag
+        self.rule = rule
+
+
 class Unsupported(RegistryError):
     code = "UNSUPPORTED"
 
@@ -163,5 +177,7 @@ def as_service_error(exc: RegistryError | ServiceError) -> ServiceError:
     """A registry error raised under the control plane (REST API, UI, CLI), as its ServiceError."""
     if isinstance(exc, ServiceError):
         return exc
+    if isinstance(exc, TagImmutable):
+        return Conflict(exc.message)
     kind = _CONTROL_PLANE_KINDS.get(exc.code, InvalidInput)
     return kind(exc.message)

@@ -19,9 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from moorage.db.engine import Database
 from moorage.db.models import Manifest, Namespace, Repository, RepositoryManifest, Tag
 from moorage.domain.actor import Actor
-from moorage.domain.errors import InvalidInput, NotFound
+from moorage.domain.errors import InvalidInput, NotFound, TagImmutable, as_service_error
 from moorage.domain.reference import is_valid_tag
 from moorage.jobs.types import JobContext, JobHandler, JobResult
+from moorage.registry.immutability import check_tag_change
 from moorage.registry.manifests import Manifests, TagStart
 from moorage.registry.repositories import Repositories
 from moorage.registry.sql import insert_ignore, live_tag, lock_repository
@@ -162,6 +163,11 @@ class TagLifecycle:
             ).first()
             if row is None:
                 raise NotFound(f"no tag {tag!r} in {repository}")
+            if expires_at is not None:  # clearing an expiry is always allowed
+                try:
+                    await check_tag_change(s, repo.id, repository, tag, "expired")
+                except TagImmutable as exc:
+                    raise as_service_error(exc) from exc
             old = _aware(row.expires_at) if row.expires_at else None
             change = ExpirationChange(tag, old, expires_at)
             if old == expires_at:
@@ -219,14 +225,18 @@ class TagLifecycle:
             await insert_ignore(
                 s, RepositoryManifest, {"repository_id": repo.id, "manifest_id": rows.manifest_id}
             )
-            moved = await self.manifests.move_tag_in(
-                s,
-                repo.id,
-                tag,
-                int(rows.manifest_id),
-                actor.name if actor else None,
-                TagStart(None, bool(rows.immutable)),
-            )
+            try:
+                moved = await self.manifests.move_tag_in(
+                    s,
+                    repo.id,
+                    tag,
+                    int(rows.manifest_id),
+                    actor.name if actor else None,
+                    repository,
+                    TagStart(None, bool(rows.immutable)),
+                )
+            except TagImmutable as exc:  # the live tag it would replace may not move
+                raise as_service_error(exc) from exc
             await self.repositories.audit.add(
                 s, RESTORE, actor, repository=repository, tag=tag, manifest_digest=digest
             )

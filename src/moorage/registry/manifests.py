@@ -36,6 +36,7 @@ from moorage.domain.manifest import Descriptor, ParsedManifest, parse_manifest
 from moorage.domain.mediatypes import OCI_CONFIG
 from moorage.domain.reference import is_valid_tag, validate_tag
 from moorage.registry.cache import ReadCache
+from moorage.registry.immutability import check_tag_change, check_tags_change
 from moorage.registry.repositories import Repositories
 from moorage.registry.sql import (
     ended_at,
@@ -63,7 +64,8 @@ class TagStart:
 
 
 def _from_labels(labels: Mapping[str, str]) -> TagStart:
-    return TagStart(expires_after_seconds(labels), is_marked_immutable(labels))
+    immutable = is_marked_immutable(labels)  # an immutable tag never expires: the label loses
+    return TagStart(None if immutable else expires_after_seconds(labels), immutable)
 
 
 class TagMoveLost(RuntimeError):
@@ -181,7 +183,7 @@ class Manifests:
             moved = False
             if tag is not None:
                 moved = await self.move_tag_in(
-                    s, repo.id, tag, manifest_id, actor.name if actor else None, _from_labels(labels)
+                    s, repo.id, tag, manifest_id, actor.name if actor else None, repository, _from_labels(labels)
                 )
             await self.repositories.audit.add(
                 s, "push_repo", actor, repository=repository, tag=tag, digest=str(digest), moved=moved
@@ -278,6 +280,7 @@ class Manifests:
         tag: str,
         manifest_id: int,
         by: str | None,
+        repository: str,
         start: TagStart | None = None,
     ) -> bool:
         """Point ``tag`` at the manifest: end the open row if it points elsewhere or has expired,
@@ -303,6 +306,8 @@ class Manifests:
         )
         if open_row is not None and not expired and open_row.manifest_id == manifest_id:
             return False
+        if open_row is not None and not expired:  # an immutable tag may be pushed again, never moved
+            await check_tag_change(s, repo_id, repository, tag, "moved")
         if open_row is not None:
             end = _aware(open_row.expires_at) if expired else now
             end = max(end, _aware(open_row.lifetime_start))
@@ -342,6 +347,16 @@ class Manifests:
             ).scalar()
             if manifest_id is None:
                 raise ManifestUnknown("manifest unknown", {"digest": str(digest)})
+            tagged = (
+                await s.execute(
+                    select(Tag.name).where(
+                        Tag.repository_id == repo.id,
+                        Tag.manifest_id == manifest_id,
+                        live_tag(datetime.now(UTC)),
+                    )
+                )
+            ).scalars()
+            await check_tags_change(s, repo.id, repository, list(tagged), "deleted")
             await s.execute(
                 update(Tag)
                 .where(
@@ -380,7 +395,9 @@ class Manifests:
             ).scalar()
             if manifest_id is None:
                 raise ManifestUnknown("manifest unknown", {"digest": str(digest)})
-            moved = await self.move_tag_in(s, repo.id, tag, int(manifest_id), actor.name if actor else None)
+            moved = await self.move_tag_in(
+                s, repo.id, tag, int(manifest_id), actor.name if actor else None, repository
+            )
             await self.repositories.audit.add(
                 s,
                 "move_tag" if moved else "create_tag",

@@ -15,6 +15,7 @@ from moorage.domain.actor import Actor
 from moorage.domain.errors import ManifestUnknown, NameUnknown
 from moorage.domain.reference import validate_tag
 from moorage.registry.cache import ReadCache
+from moorage.registry.immutability import check_tag_change
 from moorage.registry.repositories import Repositories
 from moorage.registry.sql import live_tag, lock_repository
 from moorage.registry.types import TagChange, TagRecord, TagRow
@@ -70,13 +71,15 @@ class Tags:
             if repo is None or not await lock_repository(s, repo.id):
                 raise NameUnknown("repository name not known to registry", {"name": repository})
             now = datetime.now(UTC)
-            res = await s.execute(
-                update(Tag)
-                .where(Tag.repository_id == repo.id, Tag.name == tag, live_tag(now))
-                .values(lifetime_end=now)
-            )
-            if res.rowcount == 0:  # type: ignore[attr-defined]
+            live = (
+                await s.execute(
+                    select(Tag.id).where(Tag.repository_id == repo.id, Tag.name == tag, live_tag(now))
+                )
+            ).scalar()
+            if live is None:
                 raise ManifestUnknown("manifest unknown", {"tag": tag})
+            await check_tag_change(s, repo.id, repository, tag, "deleted")
+            await s.execute(update(Tag).where(Tag.id == live).values(lifetime_end=now))
             await self.repositories.audit.add(s, "delete_tag", actor, repository=repository, tag=tag)
             self.repositories.touch(s, repository)
 

@@ -16,9 +16,11 @@ from moorage.identity.robots import Robots
 from moorage.identity.sessions import Sessions
 from moorage.identity.throttle import LoginThrottler
 from moorage.identity.users import Users
+from moorage.registry.autoprune import AutoPruner
 from moorage.registry.blobs import Blobs
 from moorage.registry.lifecycle import TagLifecycle
 from moorage.registry.manifests import Manifests
+from moorage.registry.policies import Policies
 from moorage.registry.referrers import Referrers
 from moorage.registry.repositories import Repositories
 from moorage.registry.tags import Tags
@@ -68,3 +70,5 @@ class UiContext:
     storage: StorageDriver
     audit: AuditLog
     lifecycle: TagLifecycle
+    policies: Policies
+    autoprune: AutoPruner

@@ -16,7 +16,7 @@ from moorage.api.errors import also
 from moorage.api.pagination import Page
 from moorage.api.routes.schemas import Deleted, DigestText, TagName
 from moorage.domain.digest import Digest
-from moorage.domain.errors import InvalidInput, NotFound, RegistryError
+from moorage.domain.errors import InvalidInput, NotFound, RegistryError, TagImmutable, as_service_error
 from moorage.domain.mediatypes import INDEXES
 from moorage.domain.reference import is_valid_tag
 from moorage.registry.types import TagRow
@@ -146,7 +146,10 @@ def _tags(rows: Sequence[TagRow]) -> list[TagOut]:
     "/repository/{repo:path}/tag/{tag}",
     response_model=TagMoved,
     summary="Create or move a tag to a manifest of the repository, and/or set or clear its expiration",
-    responses=also((404, "no such repository, manifest, or (expiration only) live tag")),
+    responses=also(
+        (404, "no such repository, manifest, or (expiration only) live tag"),
+        (409, "the tag is immutable (the message names the rule)"),
+    ),
 )
 async def change_tag(
     repo: str,
@@ -174,6 +177,8 @@ async def change_tag(
     if body.manifest_digest is not None:
         try:
             moved = await ctx.manifests.retag(repo, tag, Digest.parse(body.manifest_digest), caller.actor)
+        except TagImmutable as exc:
+            raise as_service_error(exc) from exc
         except RegistryError as exc:
             if exc.code == "DIGEST_INVALID":
                 raise InvalidInput(exc.message) from exc
@@ -207,13 +212,20 @@ async def restore_tag(
     return TagRestored(name=done.tag, manifest_digest=done.manifest_digest, moved=done.moved)
 
 
-@router.delete("/repository/{repo:path}/tag/{tag}", response_model=Deleted, summary="Delete one tag")
+@router.delete(
+    "/repository/{repo:path}/tag/{tag}",
+    response_model=Deleted,
+    summary="Delete one tag",
+    responses=also((409, "the tag is immutable (the message names the rule)")),
+)
 async def delete_tag(
     repo: str, tag: str, caller: ApiCaller = Depends(signed_in), ctx: ApiContext = Depends(get_ctx)
 ) -> Deleted:
     await require_repo_role(ctx, caller, repo, "write")
     try:
         await ctx.tags.delete(repo, tag, caller.actor)
+    except TagImmutable as exc:
+        raise as_service_error(exc) from exc
     except RegistryError as exc:
         raise NotFound(f"no tag {tag!r} in {repo}") from exc
     return Deleted()

@@ -9,6 +9,7 @@ from moorage.db.models.namespace import Namespace
 from moorage.db.models.organization import Team, TeamMember
 from moorage.db.models.outbox import OutboxEntry
 from moorage.db.models.permission import DefaultPermission, RepositoryPermission
+from moorage.db.models.policy import AutoPrunePolicy, ImmutabilityPolicy
 from moorage.db.models.repository import Repository
 from moorage.db.models.robot import Robot
 from moorage.db.models.session import Invitation, UiSession
@@ -18,9 +19,11 @@ from moorage.db.models.token import AppToken, OAuthApplication, OAuthAuthorizati
 __all__ = [
     "AppToken",
     "AuditEntry",
+    "AutoPrunePolicy",
     "Base",
     "Blob",
     "DefaultPermission",
+    "ImmutabilityPolicy",
     "Invitation",
     "LoginThrottle",
     "Manifest",

@@ -14,6 +14,7 @@ from moorage.ui.pages import (
     org_logs,
     org_teams,
     orgs,
+    policies,
     repos,
     robots,
 )
@@ -27,6 +28,7 @@ MODULES = (
     org_defaults,
     org_apps,
     org_logs,
+    policies,
     repos,
     account,
     admin,

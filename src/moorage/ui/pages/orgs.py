@@ -14,7 +14,9 @@ from starlette.responses import Response
 
 from moorage.domain.errors import InvalidInput, NotFound, RegistryError, ServiceError
 from moorage.registry.lifecycle import human_duration, window_choices
+from moorage.registry.policies import Scope
 from moorage.ui.pages.org_common import OrgView, load_org, readable
+from moorage.ui.pages.policy_common import policy_variables
 from moorage.ui.web import (
     actor,
     ctx,
@@ -87,16 +89,18 @@ async def user_namespace(request: Request) -> Response:
 
 
 # -- settings
-async def _settings_page(
+async def settings_page(
     request: Request,
     view: OrgView,
     *,
     error: str | None = None,
     window_error: str | None = None,
     status: int = 200,
+    policy_extra: dict[str, Any] | None = None,
     **values: str,
 ) -> Response:
     lifecycle = ctx(request).lifecycle
+    policies = await policy_variables(request, Scope(view.name), f"{view.url}/settings", policy_extra)
     return render(
         request,
         "org_settings.html",
@@ -105,16 +109,17 @@ async def _settings_page(
         current="settings",
         title=f"{view.name} · settings",
         error=error,
-        values=values,
+        values=values or {"email": view.info.email or ""},
         window=await lifecycle.namespace_window(view.name),
         window_choices=window_choices(lifecycle.window_options),
         window_error=window_error,
+        **policies,
     )
 
 
 async def org_settings(request: Request) -> Response:
     view = await load_org(request, request.path_params["org"], "admin")
-    return await _settings_page(request, view, email=view.info.email or "")
+    return await settings_page(request, view, email=view.info.email or "")
 
 
 async def org_update(request: Request) -> Response:
@@ -128,7 +133,7 @@ async def org_update(request: Request) -> Response:
             seconds = await ctx(request).lifecycle.set_namespace_window(view.name, int(raw), actor(request))
         except (ServiceError, RegistryError) as exc:
             text, status = readable(exc)
-            return await _settings_page(
+            return await settings_page(
                 request, view, window_error=text, status=status, email=view.info.email or ""
             )
         return redirect(
@@ -142,7 +147,7 @@ async def org_update(request: Request) -> Response:
         await ctx(request).organizations.update(view.name, email=email or None, actor=actor(request))
     except (ServiceError, RegistryError) as exc:
         text, status = readable(exc)
-        return await _settings_page(request, view, error=text, status=status, email=email)
+        return await settings_page(request, view, error=text, status=status, email=email)
     return redirect(request, f"{view.url}/settings", "Contact e-mail saved.")
 
 
@@ -151,7 +156,7 @@ async def org_delete(request: Request) -> Response:
     data = await form(request)
     typed = field(data, "confirm", max_length=255)
     if typed != view.name:
-        return await _settings_page(
+        return await settings_page(
             request,
             view,
             error=f"Type the organization's name, {view.name}, to delete it. Nothing was deleted.",
@@ -162,7 +167,7 @@ async def org_delete(request: Request) -> Response:
         await ctx(request).organizations.delete(view.name, actor(request))
     except (ServiceError, RegistryError) as exc:
         text, status = readable(exc)
-        return await _settings_page(request, view, error=text, status=status, email=view.info.email or "")
+        return await settings_page(request, view, error=text, status=status, email=view.info.email or "")
     return redirect(request, "/", f"Organization {view.name} and its repositories were deleted.")
 
 

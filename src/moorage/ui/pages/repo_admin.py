@@ -15,6 +15,8 @@ from starlette.routing import BaseRoute
 from moorage.authz.permissions import DELEGATE_KINDS
 from moorage.domain.errors import InvalidInput, RegistryError, ServiceError, as_service_error
 from moorage.domain.roles import REPO_ROLES
+from moorage.registry.policies import Scope
+from moorage.ui.pages.policy_common import policy_variables
 from moorage.ui.pages.repo_common import RepoView, load_repo
 from moorage.ui.web import actor, ctx, field, form, page, redirect, render
 
@@ -86,25 +88,28 @@ async def revoke(request: Request) -> Response:
     return redirect(request, view.tab_url("permissions"), f"Access of {kind} {name} revoked.")
 
 
-async def _settings_page(
+async def settings_page(
     request: Request,
     view: RepoView,
     *,
     values: dict[str, str] | None = None,
     error: str | None = None,
     status: int = 200,
+    policy_extra: dict[str, Any] | None = None,
 ) -> Response:
+    scope = Scope(view.namespace, view.name)
     variables: dict[str, Any] = {
         "repo": view,
         "tab": "settings",
         "values": values or {"description": view.details.description or ""},
         "error": error,
+        **await policy_variables(request, scope, view.tab_url("settings"), policy_extra),
     }
     return render(request, "repo_settings.html", status=status, **variables)
 
 
 async def settings_tab(request: Request) -> Response:
-    return await _settings_page(request, await load_repo(request, "admin", signed_in=True))
+    return await settings_page(request, await load_repo(request, "admin", signed_in=True))
 
 
 async def change_visibility(request: Request) -> Response:
@@ -117,7 +122,7 @@ async def change_visibility(request: Request) -> Response:
         await ctx(request).repositories.set_visibility(view.name, visibility, actor(request))
     except (ServiceError, RegistryError) as exc:
         err = as_service_error(exc)
-        return await _settings_page(request, view, error=err.detail, status=err.status)
+        return await settings_page(request, view, error=err.detail, status=err.status)
     flash = "anyone may pull it" if visibility == "public" else "only people and robots you grant may see it"
     return redirect(request, view.tab_url("settings"), f"{view.name} is now {visibility}: {flash}.")
 
@@ -134,7 +139,7 @@ async def change_description(request: Request) -> Response:
         await ctx(request).repositories.set_description(view.name, description or None, actor(request))
     except (ServiceError, RegistryError) as exc:
         err = as_service_error(exc)
-        return await _settings_page(request, view, values=values, error=err.detail, status=err.status)
+        return await settings_page(request, view, values=values, error=err.detail, status=err.status)
     return redirect(request, view.tab_url("settings"), "Description saved.")
 
 
@@ -151,7 +156,7 @@ async def delete_repository(request: Request) -> Response:
         await ctx(request).repositories.delete(view.name, actor(request))
     except (ServiceError, RegistryError) as exc:
         err = as_service_error(exc)
-        return await _settings_page(request, view, error=err.detail, status=err.status)
+        return await settings_page(request, view, error=err.detail, status=err.status)
     return redirect(request, view.namespace_url, f"Repository {view.name} deleted.")
 
 

@@ -1,0 +1,1 @@
+"""Background work run by the job queue (handlers written against moorage.jobs.types)."""
