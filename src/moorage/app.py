@@ -52,8 +52,8 @@ from moorage.registry.autoprune import AutoPruner
 from moorage.registry.blobs import Blobs
 from moorage.registry.cache import NotifiedGenerations, ReadCache, SharedGenerations
 from moorage.registry.catalog import Catalog
-from moorage.registry.lifecycle import TagLifecycle
 from moorage.registry.gc import GarbageCollector, GcReport
+from moorage.registry.lifecycle import TagLifecycle
 from moorage.registry.manifests import Manifests
 from moorage.registry.policies import Policies
 from moorage.registry.referrers import Referrers

@@ -15,8 +15,8 @@ from moorage.identity.robots import Robots
 from moorage.identity.sessions import Sessions
 from moorage.identity.throttle import LoginThrottler
 from moorage.identity.users import Users
-from moorage.registry.lifecycle import TagLifecycle
 from moorage.registry.autoprune import AutoPruner
+from moorage.registry.lifecycle import TagLifecycle
 from moorage.registry.manifests import Manifests
 from moorage.registry.policies import Policies
 from moorage.registry.repositories import Repositories

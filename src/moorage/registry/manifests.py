@@ -183,7 +183,13 @@ class Manifests:
             moved = False
             if tag is not None:
                 moved = await self.move_tag_in(
-                    s, repo.id, tag, manifest_id, actor.name if actor else None, repository, _from_labels(labels)
+                    s,
+                    repo.id,
+                    tag,
+                    manifest_id,
+                    actor.name if actor else None,
+                    repository,
+                    _from_labels(labels),
                 )
             await self.repositories.audit.add(
                 s, "push_repo", actor, repository=repository, tag=tag, digest=str(digest), moved=moved
