@@ -345,6 +345,7 @@ def api_context(services: Services) -> ApiContext:
         manifests=s.registry.manifests,
         tags=s.registry.tags,
         audit=s.audit,
+        jobs=s.jobs.queue,
     )
 
 
@@ -380,6 +381,7 @@ def ui_context(services: Services) -> UiContext:
         usage=s.usage,
         storage=s.storage,
         audit=s.audit,
+        jobs=s.jobs.queue,
     )
 
 

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from tests.api.support import Env, User
 from tests.protocol.helpers import basic, bearer, push_blob, push_manifest, sha256
 
+from moorage.domain.actor import SYSTEM
 from moorage.identity.throttle import LoginThrottler, ThrottlePolicy
 
 PRINCIPALS = (
@@ -64,6 +65,7 @@ class World:
     token_uuid: str  # an application token of owner
     user_robot: str  # shortname of owner's personal robot
     upload: str = ""  # an upload session on A/app (started by the superuser)
+    job: str = ""  # a queued background job (uploads.purge, due in an hour)
     v2_headers: dict[str, dict[str, str]] = field(default_factory=dict)
     api_headers: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -87,6 +89,7 @@ class World:
             "username": self.users["stranger"].name,
             "key": "user:nobody",
             "upload": self.upload,
+            "job_id": self.job,
             "path": "swagger-ui/favicon.png",  # a file under the REST API's /static mount
         }
 
@@ -180,6 +183,18 @@ class World:
         r = await self.env.client.post(f"/v2/{self.repo}/blobs/uploads/", headers=self.env.admin.auth)
         assert r.status_code == 202, r.text
         return {"upload": r.headers["location"].rstrip("/").rsplit("/", 1)[1]}
+
+    async def fresh_job(self) -> dict[str, str]:
+        """A queued job (due in an hour, so no worker takes it meanwhile): cancellable."""
+        job = await self.env.services.jobs.queue.enqueue("uploads.purge", delay_seconds=3600)
+        return {"job_id": str(job.id)}
+
+    async def fresh_cancelled_job(self) -> dict[str, str]:
+        """A cancelled job: retryable (queued again, due in an hour)."""
+        queue = self.env.services.jobs.queue
+        job = await queue.enqueue("uploads.purge", delay_seconds=3600)
+        await queue.cancel(job.id, SYSTEM)
+        return {"job_id": str(job.id)}
 
     async def fresh_manifest(self) -> dict[str, str]:
         m = json.loads(self.manifest)
@@ -277,6 +292,7 @@ async def build_world(env: Env) -> World:
         "mine",
     )
     world.upload = (await world.fresh_upload())["upload"]
+    world.job = (await world.fresh_job())["job_id"]
     for p in PRINCIPALS:
         if p == "anon":
             world.api_headers[p] = {}

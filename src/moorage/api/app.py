@@ -17,6 +17,7 @@ from moorage.api.inputs import refuse_nul
 from moorage.api.routes import (
     applications,
     entities,
+    jobs,
     logs,
     organizations,
     permissions,
@@ -61,6 +62,7 @@ def create_api(ctx: ApiContext) -> FastAPI:
         signin,
         user,
         superuser,
+        jobs,
         organizations,
         teams,
         robots,

@@ -29,6 +29,8 @@ from moorage.domain.actor import Actor
 from moorage.domain.errors import Conflict, InvalidInput, NotFound
 from moorage.jobs.kinds import JobKinds
 
+STATES: tuple[str, ...] = JOB_STATES
+"""Every state of a job, in lifecycle order."""
 FINISHED = frozenset({"done", "failed", "cancelled"})
 MAX_ERROR = 4000
 MAX_MESSAGE = 512
@@ -205,11 +207,14 @@ class JobQueue:
         names = list(kinds) if kinds is not None else self.kinds.names()
         if not names:
             return None
+        # an idle queue costs one indexed read per poll, not a write transaction (SQLite's one writer)
+        async with self.db.read() as s:
+            now = self.clock()
+            if (await s.execute(select(Job.id).where(self._due(names, now)).limit(1))).first() is None:
+                return None
         async with self.db.write() as s:
             now = self.clock()
-            expired = and_(
-                Job.state == "running", Job.lease_expires_at < now, Job.kind.in_(names)
-            )
+            expired = and_(Job.state == "running", Job.lease_expires_at < now, Job.kind.in_(names))
             # a worker died holding the job: out of attempts, or cancelled meanwhile, it ends here
             await s.execute(
                 update(Job)
@@ -230,13 +235,7 @@ class JobQueue:
             job = (
                 await s.execute(
                     select(Job)
-                    .where(
-                        Job.kind.in_(names),
-                        or_(
-                            and_(Job.state == "queued", Job.run_after <= now),
-                            and_(Job.state == "running", Job.lease_expires_at < now),
-                        ),
-                    )
+                    .where(self._due(names, now))
                     .order_by(Job.run_after, Job.id)
                     .limit(1)
                     .with_for_update(skip_locked=True)
@@ -256,6 +255,16 @@ class JobQueue:
             job.progress_message = ""
             await s.flush()
             return _record(job)
+
+    @staticmethod
+    def _due(names: Sequence[str], now: datetime) -> Any:
+        return and_(
+            Job.kind.in_(names),
+            or_(
+                and_(Job.state == "queued", Job.run_after <= now),
+                and_(Job.state == "running", Job.lease_expires_at < now),
+            ),
+        )
 
     async def _owned(self, s: AsyncSession, job_id: int, owner: str) -> Job:
         job = (

@@ -74,9 +74,19 @@ class Scheduler:
         this process enqueued."""
         if not self._synced:
             await self.sync()
+        async with self.db.read() as s:  # a read first: nothing due costs no write transaction
+            due = set(
+                (
+                    await s.execute(
+                        select(JobSchedule.name).where(
+                            JobSchedule.enabled.is_(True), JobSchedule.next_run <= self.clock()
+                        )
+                    )
+                ).scalars()
+            )
         fired: list[int] = []
         for spec in self.schedules:
-            if spec.enabled and spec.kind in self.queue.kinds:
+            if spec.name in due and spec.enabled and spec.kind in self.queue.kinds:
                 job_id = await self._fire(spec)
                 if job_id is not None:
                     fired.append(job_id)

@@ -16,6 +16,7 @@ from moorage.identity.robots import Robots
 from moorage.identity.sessions import Sessions
 from moorage.identity.throttle import LoginThrottler
 from moorage.identity.users import Users
+from moorage.jobs.queue import JobQueue
 from moorage.registry.blobs import Blobs
 from moorage.registry.manifests import Manifests
 from moorage.registry.referrers import Referrers
@@ -66,3 +67,4 @@ class UiContext:
     usage: Usage
     storage: StorageDriver
     audit: AuditLog
+    jobs: JobQueue
