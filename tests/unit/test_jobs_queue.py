@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -71,7 +71,9 @@ async def env(database_url: str | None, tmp_path: Path) -> AsyncIterator[Env]:
 def kinds_for(e: Env, **handlers: Callable[[JobContext], Awaitable[JobResult]]) -> JobKinds:
     kinds = JobKinds()
     for name, handler in handlers.items():
-        kinds.register(name.replace("_", "."), handler, max_attempts=3, lease_seconds=0.6, backoff_seconds=0.3)
+        kinds.register(
+            name.replace("_", "."), handler, max_attempts=3, lease_seconds=0.6, backoff_seconds=0.3
+        )
     return kinds
 
 
@@ -91,13 +93,17 @@ async def test_a_job_runs_once_and_records_progress_and_result(env: Env) -> None
 
     q = env.queue(kinds_for(env, t_work=work))
     job = await q.enqueue("t.work", {"x": 21})
-    assert job.state == "queued" and job.attempts == 0 and job.max_attempts == 3
+    assert job.state == "queued"
+    assert job.attempts == 0
+    assert job.max_attempts == 3
     await JobWorker(q).run_until_idle()
     done = await q.get(job.id)
     assert done is not None
     assert (done.state, done.attempts, done.result, done.error) == ("done", 1, {"answer": 42}, None)
     assert (done.progress_done, done.progress_total, done.progress_message) == (2, 2, "half")
-    assert done.started_at is not None and done.finished_at is not None and done.lease_owner is None
+    assert done.started_at is not None
+    assert done.finished_at is not None
+    assert done.lease_owner is None
     assert env.runs == [(job.id, 1)]
 
 
@@ -128,7 +134,8 @@ async def test_two_workers_never_run_the_same_job(env: Env) -> None:
     await asyncio.gather(*(w.run_until_idle() for w in workers))
     assert sorted(seen) == sorted(ids), env.runs  # each exactly once
     jobs = await producer.list(limit=100)
-    assert {j.state for j in jobs} == {"done"} and {j.attempts for j in jobs} == {1}
+    assert {j.state for j in jobs} == {"done"}
+    assert {j.attempts for j in jobs} == {1}
 
 
 async def test_an_expired_lease_makes_the_job_claimable_again(env: Env) -> None:
@@ -139,11 +146,15 @@ async def test_an_expired_lease_makes_the_job_claimable_again(env: Env) -> None:
     a, b = env.queue(kinds), env.queue(kinds)
     job = await a.enqueue("t.work")
     claimed = await a.claim("dead-worker")  # claims, then "dies": no heartbeat, no finish
-    assert claimed is not None and claimed.id == job.id and claimed.state == "running"
+    assert claimed is not None
+    assert claimed.id == job.id
+    assert claimed.state == "running"
     assert await b.claim("other") is None  # leased: not claimable yet
     await until(lambda: _claimable(b, "other", job.id))
     again = await b.get(job.id)
-    assert again is not None and again.lease_owner == "other" and again.attempts == 2
+    assert again is not None
+    assert again.lease_owner == "other"
+    assert again.attempts == 2
     with pytest.raises(LeaseLost):  # the old owner cannot finish what is no longer its job
         await a.finish(job.id, "dead-worker", {"late": True})
     assert await b.finish(job.id, "other", {"ok": True}) == "done"
@@ -169,7 +180,8 @@ async def test_the_heartbeat_keeps_a_long_job_leased(env: Env) -> None:
         assert await other.claim("thief") is None
     await worker.run_until_idle()
     done = await q.get(job.id)
-    assert done is not None and (done.state, done.attempts) == ("done", 1)
+    assert done is not None
+    assert (done.state, done.attempts) == ("done", 1)
 
 
 async def test_failures_are_retried_with_exponential_backoff_up_to_the_kind_maximum(env: Env) -> None:
@@ -190,13 +202,15 @@ async def test_failures_are_retried_with_exponential_backoff_up_to_the_kind_maxi
     state, delay = await q.fail(first.id, owner, "RuntimeError: boom 1")
     after_first = await q.get(job.id)
     assert after_first is not None
-    assert (state, delay, after_first.state, after_first.error) == ("queued", 0.3, "queued", "RuntimeError: boom 1")
+    assert (state, delay, after_first.state) == ("queued", 0.3, "queued")
+    assert after_first.error == "RuntimeError: boom 1"
     assert await q.claim(owner) is None  # not before run_after
     await until(lambda: _claimable(q, owner, job.id))
     state, delay = await q.fail(job.id, owner, "again")
     assert (state, delay) == ("queued", 0.6)  # doubled
     second = await q.get(job.id)
-    assert second is not None and second.run_after - second.started_at >= timedelta(seconds=0.6)  # type: ignore[operator]
+    assert second is not None
+    assert second.run_after - second.started_at >= timedelta(seconds=0.6)
     await until(lambda: _claimable(q, owner, job.id))
     assert await q.finish(job.id, owner, {"attempt": 3}) == "done"
 
@@ -209,7 +223,9 @@ async def test_failures_are_retried_with_exponential_backoff_up_to_the_kind_maxi
         await worker.stop(1)
         await task
     failed = await q.get(bad.id)
-    assert failed is not None and failed.attempts == 3 and failed.error == "ValueError: always"
+    assert failed is not None
+    assert failed.attempts == 3
+    assert failed.error == "ValueError: always"
 
 
 async def _state_is(q: JobQueue, job_id: int, state: str) -> bool:
@@ -228,7 +244,8 @@ async def test_cancel_a_queued_job_at_once_and_a_running_job_through_its_handler
     q = env.queue(kinds_for(env, t_patient=patient))
     queued = await q.enqueue("t.patient", delay_seconds=3600)
     cancelled = await q.cancel(queued.id, SYSTEM)
-    assert cancelled.state == "cancelled" and cancelled.finished_at is not None
+    assert cancelled.state == "cancelled"
+    assert cancelled.finished_at is not None
     with pytest.raises(Conflict):
         await q.cancel(queued.id, SYSTEM)
 
@@ -237,10 +254,13 @@ async def test_cancel_a_queued_job_at_once_and_a_running_job_through_its_handler
     assert await worker.start_one()
     await asyncio.wait_for(env.gate.wait(), 10)
     asked = await q.cancel(running.id, SYSTEM)
-    assert asked.state == "running" and asked.cancel_requested
+    assert asked.state == "running"
+    assert asked.cancel_requested
     await worker.run_until_idle()
     ended = await q.get(running.id)
-    assert ended is not None and ended.state == "cancelled" and ended.result == {"stopped": True}
+    assert ended is not None
+    assert ended.state == "cancelled"
+    assert ended.result == {"stopped": True}
 
 
 async def test_retry_of_failed_and_cancelled_jobs_only(env: Env) -> None:
@@ -255,13 +275,15 @@ async def test_retry_of_failed_and_cancelled_jobs_only(env: Env) -> None:
     job = await q.enqueue("t.once", {"fail": True})
     await JobWorker(q).run_until_idle()
     failed = await q.get(job.id)
-    assert failed is not None and (failed.state, failed.attempts) == ("failed", 1)
+    assert failed is not None
+    assert (failed.state, failed.attempts) == ("failed", 1)
     again = await q.retry(job.id, SYSTEM)
     assert (again.state, again.attempts, again.error, again.finished_at) == ("queued", 0, None, None)
     fine = await q.enqueue("t.once", {})
     await JobWorker(q).run_until_idle()
     done = await q.get(fine.id)
-    assert done is not None and done.state == "done"
+    assert done is not None
+    assert done.state == "done"
     with pytest.raises(Conflict):
         await q.retry(fine.id, SYSTEM)  # done: nothing to retry
     queued = await q.enqueue("t.once", {}, delay_seconds=3600)
@@ -301,7 +323,9 @@ async def test_a_worker_that_dies_on_its_last_attempt_fails_the_job_when_the_lea
     await asyncio.sleep(0.5)
     assert await q.claim("next") is None
     failed = await q.get(job.id)
-    assert failed is not None and failed.state == "failed" and "lease expired" in (failed.error or "")
+    assert failed is not None
+    assert failed.state == "failed"
+    assert "lease expired" in (failed.error or "")
 
 
 async def test_a_schedule_fires_once_per_period_whatever_the_number_of_schedulers(env: Env) -> None:
@@ -323,7 +347,39 @@ async def test_a_schedule_fires_once_per_period_whatever_the_number_of_scheduler
         fired += [job_id for r in results for job_id in r]
         await asyncio.sleep(0.05)
     jobs = await queues[0].list()
-    assert len(fired) == 2 and len(jobs) == 2  # two periods, one job each
-    assert {j.schedule for j in jobs} == {"periodic"} and {str(j.payload) for j in jobs} == {"{'scope': 'all'}"}
+    assert len(fired) == 2
+    assert len(jobs) == 2
+    assert {j.schedule for j in jobs} == {"periodic"}
+    assert {str(j.payload) for j in jobs} == {"{'scope': 'all'}"}
     first, second = sorted(jobs, key=lambda j: j.id)
     assert second.created_at - first.created_at >= timedelta(seconds=1.9)
+
+
+async def test_a_late_sync_never_undoes_a_firing_and_a_shorter_period_applies_at_once(env: Env) -> None:
+    async def work(ctx: JobContext) -> JobResult:
+        return None
+
+    kinds = kinds_for(env, t_periodic=work)
+    hourly, daily = Schedules(), Schedules()
+    hourly.add("p", "t.periodic", every_seconds=3600)
+    daily.add("p", "t.periodic", every_seconds=86400)
+    q = env.queue(kinds)
+    slow_clock = [datetime.now(UTC) - timedelta(seconds=7200)]  # a node whose sync read the time long ago
+    late = Scheduler(q.db, hourly, q, clock=lambda: slow_clock[0])
+    await Scheduler(q.db, daily, q).sync()
+    first = await _next_run(q)
+    await late.sync()  # same row, a shorter period: next run moves to (its) now + 1 h
+    shortened = await _next_run(q)
+    assert shortened < first
+    await late.sync()  # the same period again: nothing moves, whatever the clock says
+    assert await _next_run(q) == shortened
+
+
+async def _next_run(q: JobQueue) -> datetime:
+    from sqlalchemy import select
+
+    from moorage.db.models import JobSchedule
+
+    async with q.db.read() as s:
+        value = (await s.execute(select(JobSchedule.next_run))).scalar_one()
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

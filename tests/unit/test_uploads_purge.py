@@ -90,10 +90,13 @@ async def test_purge_removes_abandoned_uploads_and_never_a_fresh_or_busy_one(ser
     finally:
         os.close(fd)
     done = await s.jobs.queue.get(job.id)
-    assert done is not None and done.state == "done", done
+    assert done is not None
+    assert done.state == "done", done
     assert done.result == {"removed": 2, "skipped": 1, "temporaries": 1, "max_age_seconds": 86400}
     assert (done.progress_done, done.progress_total) == (3, 3)
-    assert _files(root, old) == [] and _files(root, orphan) == [] and not temporary.exists()
+    assert _files(root, old) == []
+    assert _files(root, orphan) == []
+    assert not temporary.exists()
     assert len(_files(root, busy)) == 2  # in use: skipped, kept whole
     assert len(_files(root, fresh)) == 2
     # the fresh upload is untouched: it resumes and finishes with the right digest
@@ -108,7 +111,8 @@ async def test_purge_removes_abandoned_uploads_and_never_a_fresh_or_busy_one(ser
     again = await s.jobs.queue.enqueue("uploads.purge", {"max_age_seconds": 3600})
     await s.jobs.worker(s.settings).run_until_idle()
     second = await s.jobs.queue.get(again.id)
-    assert second is not None and second.result == {
+    assert second is not None
+    assert second.result == {
         "removed": 1,
         "skipped": 0,
         "temporaries": 0,
@@ -122,7 +126,8 @@ async def test_a_bad_payload_fails_the_job_with_a_clear_error(services: Services
     job = await s.jobs.queue.enqueue("uploads.purge", {"max_age_seconds": "soon"})
     await s.jobs.worker(s.settings).run_until_idle()  # the first attempt; the retry waits its backoff
     failed = await s.jobs.queue.get(job.id)
-    assert failed is not None and (failed.state, failed.attempts) == ("queued", 1)
+    assert failed is not None
+    assert (failed.state, failed.attempts) == ("queued", 1)
     assert failed.error == "ValueError: max_age_seconds must be a whole number of seconds >= 0, not 'soon'"
     assert failed.run_after > failed.started_at  # type: ignore[operator]
 
@@ -139,5 +144,7 @@ async def test_the_schedule_queues_the_purge_by_itself(services: Services) -> No
         assert time.monotonic() < deadline, "the schedule never ran"
         await worker.run_until_idle()
         await asyncio.sleep(0.2)
-    assert jobs[0].schedule == "uploads.purge" and jobs[0].result is not None
-    assert jobs[0].result["removed"] == 1 and _files(root, "e" * 32) == []
+    assert jobs[0].schedule == "uploads.purge"
+    assert jobs[0].result is not None
+    assert jobs[0].result["removed"] == 1
+    assert _files(root, "e" * 32) == []

@@ -176,12 +176,14 @@ class JobQueue:
         delay_seconds: float = 0,
         actor: Actor | None = None,
         schedule: str | None = None,
+        at: datetime | None = None,
     ) -> int:
-        """Queue a job inside a unit of work: it exists if and only if the change it belongs to commits."""
+        """Queue a job inside a unit of work: it exists if and only if the change it belongs to commits.
+        ``at``: its creation time (the scheduler passes the moment the period fired)."""
         spec = self.kinds.get(kind)
         if spec is None:
             raise InvalidInput(f"unknown job kind {kind!r}; known: {', '.join(self.kinds.names()) or 'none'}")
-        now = self.clock()
+        now = at or self.clock()
         job = Job(
             kind=kind,
             payload_json=json.dumps(dict(payload or {}), sort_keys=True),

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from moorage.db.engine import Database
 from moorage.db.models import JobSchedule
@@ -42,31 +43,52 @@ class Scheduler:
 
     async def sync(self) -> None:
         """Write the configured schedules to their rows. A new schedule first fires one period from now
-        (not at every start); a shortened period takes effect at once."""
+        (not at every start); a shortened period takes effect at once.
+
+        Only guarded statements: several nodes sync and fire at the same time, so ``next_run`` is
+        never written from a value read earlier (that would undo another node's firing and fire the
+        period twice), and a row two nodes create at once is inserted once."""
         async with self.db.write() as s:
             now = self.clock()
-            existing = {r.name: r for r in (await s.execute(select(JobSchedule))).scalars()}
+            insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
             for spec in self.schedules:
-                row = existing.get(spec.name)
-                payload = json.dumps(dict(spec.payload), sort_keys=True)
-                if row is None:
-                    s.add(
-                        JobSchedule(
-                            name=spec.name,
-                            kind=spec.kind,
-                            every_seconds=spec.every_seconds,
-                            payload_json=payload,
-                            enabled=spec.enabled,
-                            next_run=now + timedelta(seconds=spec.every_seconds),
-                        )
-                    )
-                    continue
                 latest = now + timedelta(seconds=spec.every_seconds)
-                next_run = row.next_run if row.next_run.tzinfo else row.next_run.replace(tzinfo=now.tzinfo)
-                if next_run > latest:
-                    row.next_run = latest
-                row.kind, row.every_seconds, row.payload_json = spec.kind, spec.every_seconds, payload
-                row.enabled = spec.enabled
+                payload = json.dumps(dict(spec.payload), sort_keys=True)
+                await s.execute(
+                    insert(JobSchedule)
+                    .values(
+                        name=spec.name,
+                        kind=spec.kind,
+                        every_seconds=spec.every_seconds,
+                        payload_json=payload,
+                        enabled=spec.enabled,
+                        next_run=latest,
+                    )
+                    .on_conflict_do_nothing()
+                )
+                # a shortened period (a configuration change) takes effect at once; the same period
+                # never moves next_run, so a sync racing another node's firing cannot undo it
+                await s.execute(
+                    update(JobSchedule)
+                    .where(
+                        JobSchedule.name == spec.name,
+                        JobSchedule.every_seconds > spec.every_seconds,
+                        JobSchedule.next_run > latest,
+                    )
+                    .values(next_run=latest)
+                    .execution_options(synchronize_session=False)
+                )
+                await s.execute(
+                    update(JobSchedule)
+                    .where(JobSchedule.name == spec.name)
+                    .values(
+                        kind=spec.kind,
+                        every_seconds=spec.every_seconds,
+                        payload_json=payload,
+                        enabled=spec.enabled,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
         self._synced = True
 
     async def tick(self) -> list[int]:
@@ -107,7 +129,7 @@ class Scheduler:
             )
             if changed.rowcount != 1:  # type: ignore[attr-defined]
                 return None
-            job_id = await self.queue.enqueue_in(s, spec.kind, spec.payload, schedule=spec.name)
+            job_id = await self.queue.enqueue_in(s, spec.kind, spec.payload, schedule=spec.name, at=now)
             await s.execute(
                 update(JobSchedule)
                 .where(JobSchedule.name == spec.name)
