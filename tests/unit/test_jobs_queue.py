@@ -210,6 +210,7 @@ async def test_failures_are_retried_with_exponential_backoff_up_to_the_kind_maxi
     assert (state, delay) == ("queued", 0.6)  # doubled
     second = await q.get(job.id)
     assert second is not None
+    assert second.started_at is not None
     assert second.run_after - second.started_at >= timedelta(seconds=0.6)
     await until(lambda: _claimable(q, owner, job.id))
     assert await q.finish(job.id, owner, {"attempt": 3}) == "done"
