@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 from tests.e2e.browser_fixtures import chromium, sign_in
 from tests.support.browser import screenshot
 from tests.support.procs import run
@@ -19,7 +19,7 @@ from tests.support.servers import RegistryServer, moorage_executable, start_moor
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 JOB_ENV = {"MOORAGE_TEST_JOBS": "1", "MOORAGE_TEST_JOB_LEASE_SECONDS": "5", "MOORAGE_JOB_POLL_SECONDS": "0.2"}
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 __all__ = ["chromium"]
 

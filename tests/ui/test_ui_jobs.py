@@ -7,7 +7,9 @@ from tests.ui.conftest import BrowserFactory
 from tests.ui.support import text_of
 
 
-async def test_jobs_page_lists_filters_cancels_and_retries(env: Env, browser: BrowserFactory, uid: str) -> None:
+async def test_jobs_page_lists_filters_cancels_and_retries(
+    env: Env, browser: BrowserFactory, uid: str
+) -> None:
     queue = env.services.jobs.queue
     queued = await queue.enqueue("uploads.purge", {"test": uid}, delay_seconds=3600)
     running = await queue.enqueue("uploads.purge", {"test": uid, "n": 2})
