@@ -69,7 +69,8 @@ def _enqueue_sleep(server: RegistryServer, log: Path) -> int:
     """`moorage jobs enqueue` from the command line, as an operator would."""
     args = [moorage_executable(), "jobs", "enqueue", "test.sleep", "--json"]
     args += ["--data-dir", str(server.data_dir)]
-    args += ["--payload", json.dumps({"seconds": 4, "steps": 20, "log": str(log)})]
+    # long enough that the first server is surely still in it when it is killed, on a loaded host
+    args += ["--payload", json.dumps({"seconds": 12, "steps": 60, "log": str(log)})]
     if server.database_url:
         args += ["--database-url", server.database_url]
     out = run(args, env={**os.environ, **JOB_ENV}, timeout=60)
@@ -97,13 +98,16 @@ def _kill_during_a_job_then_resume(tmp_path: Path, database_url: str | None) -> 
     try:
         done = _wait(lambda: (j := _job(second, job_id))["state"] == "done" and j, "the job to complete", 90)
         assert done["attempts"] == 2, done  # claimed again once the dead worker's lease expired
-        assert done["result"]["slept"] == 4
+        assert done["result"]["slept"] == 12
         assert done["progress"]["percent"] == 100
         lines = log.read_text().split()
         assert lines[0:2] == ["start", "1"]
         assert lines[3:5] == ["start", "2"]
         assert lines[6:8] == ["end", "2"]
         assert lines[2] != lines[5] == lines[8]  # another process finished it
+        metrics = httpx.get(f"{second.url}/metrics", timeout=10).text
+        assert 'moorage_jobs{kind="test.sleep",state="done"} 1.0' in metrics
+        assert 'moorage_job_duration_seconds_count{kind="test.sleep",outcome="done"} 1.0' in metrics
     finally:
         second.stop()
 

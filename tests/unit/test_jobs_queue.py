@@ -384,3 +384,26 @@ async def _next_run(q: JobQueue) -> datetime:
     async with q.db.read() as s:
         value = (await s.execute(select(JobSchedule.next_run))).scalar_one()
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def test_metrics_count_durations_failures_and_queue_depth(env: Env) -> None:
+    from moorage.observability.metrics import Metrics
+
+    async def flaky(ctx: JobContext) -> JobResult:
+        if ctx.attempt == 1:
+            raise RuntimeError("first attempt fails")
+        return None
+
+    kinds = JobKinds()
+    kinds.register("t.flaky", flaky, max_attempts=2, lease_seconds=5, backoff_seconds=0)
+    q = env.queue(kinds)
+    await q.enqueue("t.flaky")
+    await q.enqueue("t.flaky", delay_seconds=3600)
+    metrics = Metrics()
+    await JobWorker(q, observer=metrics).run_until_idle()
+    text = metrics.render(await q.depth()).decode()
+    assert 'moorage_job_failures_total{kind="t.flaky"} 1.0' in text
+    assert 'moorage_job_duration_seconds_count{kind="t.flaky",outcome="retry"} 1.0' in text
+    assert 'moorage_job_duration_seconds_count{kind="t.flaky",outcome="done"} 1.0' in text
+    assert 'moorage_jobs{kind="t.flaky",state="done"} 1.0' in text
+    assert 'moorage_jobs{kind="t.flaky",state="queued"} 1.0' in text
