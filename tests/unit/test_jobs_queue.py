@@ -407,3 +407,40 @@ async def test_metrics_count_durations_failures_and_queue_depth(env: Env) -> Non
     assert 'moorage_job_duration_seconds_count{kind="t.flaky",outcome="done"} 1.0' in text
     assert 'moorage_jobs{kind="t.flaky",state="done"} 1.0' in text
     assert 'moorage_jobs{kind="t.flaky",state="queued"} 1.0' in text
+
+
+async def test_one_process_per_node_runs_the_jobs_and_another_takes_over(env: Env, tmp_path: Path) -> None:
+    from moorage.jobs.runner import NodeJobRunner
+
+    async def work(ctx: JobContext) -> JobResult:
+        return None
+
+    kinds = kinds_for(env, t_work=work)
+    lock = tmp_path / "run" / "jobs-node.lock"
+    runners = [
+        NodeJobRunner(lambda: JobWorker(env.queue(kinds), poll_seconds=0.1), lock, retry_seconds=0.1)
+        for _ in range(2)
+    ]
+    tasks = [asyncio.create_task(r.run()) for r in runners]
+    try:
+        await until(lambda: _true(any(r.worker for r in runners)))
+        await asyncio.sleep(0.5)
+        holders = [r for r in runners if r.worker is not None]
+        assert len(holders) == 1  # the other process of the node waits for the lock
+        first = holders[0]
+        other = runners[1 - runners.index(first)]
+        await first.stop()  # the process holding the lock ends: the other one takes over
+        tasks[runners.index(first)].cancel()
+        await until(lambda: _true(other.worker is not None))
+        job = await env.queue(kinds).enqueue("t.work")
+        await until(lambda: _state_is(env.queue(kinds), job.id, "done"))
+    finally:
+        for r in runners:
+            await r.stop()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _true(value: bool) -> bool:
+    return value
