@@ -190,6 +190,10 @@ few changes. The differences:
 - **Superuser** endpoints cover users and locked accounts (`/superuser/lockedaccounts`, which
   Quay does not have); Quay's superuser endpoints for organizations, service keys, registry size,
   logs and messages are not implemented (use the `moorage` CLI for administration).
+- **Background jobs** (`/superuser/jobs`: list with `kind`/`state` filters and `limit`/`next_page`,
+  one job, `POST .../cancel`, `POST .../retry`) are Moorage's own: Quay has no jobs API (its
+  workers are separate processes whose queues the API does not show). Superusers only; a finished
+  job cannot be cancelled and only failed or cancelled jobs can be retried (`409`).
 - **Repositories** are created private by default and also on first push, but only inside an
   existing user's or organization's namespace: a push to `nosuchorg/app` or to a bare `app` is
   refused with `NAME_UNKNOWN` ("the namespace 'nosuchorg' does not exist"), for superusers too;

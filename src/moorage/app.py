@@ -44,6 +44,12 @@ from moorage.identity.sessions import Sessions
 from moorage.identity.throttle import LoginThrottler, ThrottlePolicy
 from moorage.identity.tokens import TokenService
 from moorage.identity.users import Users
+from moorage.jobs.kinds import JobKinds, Schedules
+from moorage.jobs.queue import JobQueue
+from moorage.jobs.runner import NodeJobRunner
+from moorage.jobs.scheduler import Scheduler
+from moorage.jobs.uploads_purge import uploads_purge
+from moorage.jobs.worker import JobWorker
 from moorage.observability.metrics import Metrics
 from moorage.protocol.context import RegistryContext
 from moorage.protocol.errors import error_body
@@ -97,6 +103,55 @@ class Services:
     gc: GarbageCollector
     policies: Policies
     autoprune: AutoPruner
+    jobs: Jobs
+
+
+@dataclass(frozen=True, slots=True)
+class Jobs:
+    """The job system of this process: what it can run, what runs periodically, the queue."""
+
+    kinds: JobKinds
+    schedules: Schedules
+    queue: JobQueue
+    scheduler: Scheduler
+
+    def worker(self, settings: Settings, metrics: Metrics | None = None) -> JobWorker:
+        return JobWorker(
+            self.queue,
+            self.scheduler,
+            concurrency=settings.job_concurrency,
+            poll_seconds=settings.job_poll_seconds,
+            observer=metrics,
+        )
+
+
+def build_jobs(settings: Settings, *, db: Database, storage: StorageDriver, audit: AuditLog) -> Jobs:
+    """Every job kind and schedule of Moorage is registered here (and nowhere else).
+
+    A kind: ``kinds.register("gc.run", handler, max_attempts=3, lease_seconds=120)``, where the
+    handler is an ``async (JobContext) -> Mapping | None`` (moorage.jobs.types). A periodic job:
+    ``schedules.add("gc", "gc.run", every_seconds=settings.gc_interval_seconds, enabled=...)``.
+    Handlers that need more services get them as arguments from build_services.
+    """
+    kinds, schedules = JobKinds(), Schedules()
+    kinds.register(
+        "uploads.purge",
+        uploads_purge(storage, settings.upload_expiry_seconds),
+        max_attempts=3,
+        lease_seconds=120,
+    )
+    schedules.add(
+        "uploads.purge",
+        "uploads.purge",
+        settings.upload_purge_interval_seconds,
+        enabled=settings.upload_purge_enabled,
+    )
+    if os.environ.get("MOORAGE_TEST_JOBS"):  # test-only kinds (docs/testing.md); never on a real server
+        from moorage.jobs.testing import register_test_kinds
+
+        register_test_kinds(kinds)
+    queue = JobQueue(db, kinds, audit)
+    return Jobs(kinds, schedules, queue, Scheduler(db, schedules, queue))
 
 
 def build_storage(settings: Settings) -> StorageDriver:
@@ -216,6 +271,7 @@ def build_services(settings: Settings) -> Services:
         build_gc(settings, db, storage, audit, metrics),
         Policies(db, repositories, audit),
         AutoPruner(db, repositories, audit, default_prune_rules(settings)),
+        build_jobs(settings, db=db, storage=storage, audit=audit),
     )
 
 
@@ -357,6 +413,7 @@ def api_context(services: Services) -> ApiContext:
         lifecycle=s.registry.lifecycle,
         policies=s.policies,
         autoprune=s.autoprune,
+        jobs=s.jobs.queue,
     )
 
 
@@ -395,6 +452,7 @@ def ui_context(services: Services) -> UiContext:
         lifecycle=s.registry.lifecycle,
         policies=s.policies,
         autoprune=s.autoprune,
+        jobs=s.jobs.queue,
     )
 
 
@@ -425,7 +483,11 @@ def create_app(settings: Settings) -> ASGIApp:
         )
 
     async def metrics(_: Request) -> Response:
-        return Response(services.registry.metrics.render(), media_type="text/plain; version=0.0.4")
+        try:
+            depth = await services.jobs.queue.depth()
+        except Exception:  # the queue depth is missing while the database is away; the rest is served
+            depth = None
+        return Response(services.registry.metrics.render(depth), media_type="text/plain; version=0.0.4")
 
     async def flush_audit_forever() -> None:
         backoff = 1.0
@@ -451,7 +513,17 @@ def create_app(settings: Settings) -> ASGIApp:
                 services.settings.resolved_database_url, generations.notified, generations.listening
             )
             background.append(asyncio.create_task(listener.run()))
+        runner = None
+        if settings.jobs_in_server:
+            runner = NodeJobRunner(
+                lambda: services.jobs.worker(settings, services.registry.metrics),
+                settings.data_dir / "run" / f"jobs-{settings.resolved_node_id}.lock",
+                grace_seconds=settings.job_shutdown_grace_seconds,
+            )
+            background.append(asyncio.create_task(runner.run()))
         yield
+        if runner is not None:
+            await runner.stop()  # running jobs finish or are released before the tasks are cancelled
         for task in background:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -64,6 +64,9 @@ def settings_for(data_dir: Path, database_url: str | None, **overrides: Any) -> 
         "login_lock_after": 100_000,
         "login_ip_delay_after": 100_000,
         "login_ip_lock_after": 100_000,
+        # no embedded job worker: a job a test queues stays as the test left it (the security matrix
+        # checks that refused requests change nothing); job tests run a worker themselves
+        "jobs_in_server": False,
     }
     values.update(overrides)
     return load_settings(None, data_dir=data_dir, database_url=database_url, fsync=False, **values)

@@ -113,6 +113,7 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
         login_lock_after=100_000,
         login_ip_delay_after=100_000,
         login_ip_lock_after=100_000,
+        jobs_in_server=False,  # the registry protocol needs no background jobs
     )
 
 

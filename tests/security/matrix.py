@@ -104,6 +104,8 @@ F_ORG = _fresh("fresh_org")
 F_UPLOAD = _fresh("fresh_upload")
 F_MANIFEST = _fresh("fresh_manifest")
 F_BLOB = _fresh("fresh_blob")
+F_JOB = _fresh("fresh_job")
+F_CANCELLED_JOB = _fresh("fresh_cancelled_job")
 
 
 def _fresh_policy(key: str) -> Fresh:
@@ -183,6 +185,10 @@ API_ROWS: tuple[Row, ...] = (
     Row("DELETE", "/superuser/users/{username}", SUPER, fresh=(F_USER,)),
     Row("GET", "/superuser/lockedaccounts", SUPER),
     Row("DELETE", "/superuser/lockedaccounts/{key}", SUPER, fresh=(F_LOCK,)),
+    Row("GET", "/superuser/jobs", SUPER, params={"state": "queued", "kind": "uploads.purge"}),
+    Row("GET", "/superuser/jobs/{job_id}", SUPER),
+    Row("POST", "/superuser/jobs/{job_id}/cancel", SUPER, fresh=(F_JOB,)),
+    Row("POST", "/superuser/jobs/{job_id}/retry", SUPER, fresh=(F_CANCELLED_JOB,)),
     # organizations
     Row(
         "POST",

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from tests.api.support import Env, User
 from tests.protocol.helpers import basic, bearer, push_blob, push_manifest, sha256
 
+from moorage.domain.actor import SYSTEM
 from moorage.identity.throttle import LoginThrottler, ThrottlePolicy
 
 PRINCIPALS = (
@@ -67,6 +68,7 @@ class World:
     # uuids of auto-prune policies and immutability rules: prune_org, prune_user, prune_repo,
     # imm_org, imm_user, imm_repo (their patterns match no tag the other rows use)
     policies: dict[str, str] = field(default_factory=dict)
+    job: str = ""  # a queued background job (uploads.purge, due in an hour)
     v2_headers: dict[str, dict[str, str]] = field(default_factory=dict)
     api_headers: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -90,6 +92,7 @@ class World:
             "username": self.users["stranger"].name,
             "key": "user:nobody",
             "upload": self.upload,
+            "job_id": self.job,
             "path": "swagger-ui/favicon.png",  # a file under the REST API's /static mount
             **self.policies,
         }
@@ -217,6 +220,18 @@ class World:
         assert r.status_code == 202, r.text
         return {"upload": r.headers["location"].rstrip("/").rsplit("/", 1)[1]}
 
+    async def fresh_job(self) -> dict[str, str]:
+        """A queued job (due in an hour, so no worker takes it meanwhile): cancellable."""
+        job = await self.env.services.jobs.queue.enqueue("uploads.purge", delay_seconds=3600)
+        return {"job_id": str(job.id)}
+
+    async def fresh_cancelled_job(self) -> dict[str, str]:
+        """A cancelled job: retryable (queued again, due in an hour)."""
+        queue = self.env.services.jobs.queue
+        job = await queue.enqueue("uploads.purge", delay_seconds=3600)
+        await queue.cancel(job.id, SYSTEM)
+        return {"job_id": str(job.id)}
+
     async def fresh_manifest(self) -> dict[str, str]:
         m = json.loads(self.manifest)
         m["annotations"] = {"fresh": fresh_name()}
@@ -315,6 +330,7 @@ async def build_world(env: Env) -> World:
     world.upload = (await world.fresh_upload())["upload"]
     for key in ("prune_org", "prune_user", "prune_repo", "imm_org", "imm_user", "imm_repo"):
         world.policies.update(await world.fresh_policy(key))
+    world.job = (await world.fresh_job())["job_id"]
     for p in PRINCIPALS:
         if p == "anon":
             world.api_headers[p] = {}

@@ -182,6 +182,10 @@ ROWS: list[Row] = [
     ("GET", "/superuser/storage", "/superuser/storage", 404, 404, 404, 404, 200),
     ("GET", "/superuser/locks", "/superuser/locks", 404, 404, 404, 404, 200),
     ("POST", "/superuser/locks/unlock", "/superuser/locks/unlock", 404, 404, 404, 404, S),
+    ("GET", "/superuser/jobs", "/superuser/jobs?state=queued", 404, 404, 404, 404, 200),
+    ("GET", "/superuser/jobs/{job_id}", "/superuser/jobs/{job}", 404, 404, 404, 404, 200),
+    ("POST", "/superuser/jobs/{job_id}/cancel", "/superuser/jobs/{job}/cancel", 404, 404, 404, 404, S),
+    ("POST", "/superuser/jobs/{job_id}/retry", "/superuser/jobs/{job}/retry", 404, 404, 404, 404, S),
     # OAuth: the consent page needs an account; the token endpoint is for programs (no session)
     ("GET", "/oauth/authorize", "/oauth/authorize?{authorize}", 303, 200, 200, 200, 200),
     ("POST", "/oauth/authorize", "/oauth/authorize", 400, S, S, S, S),  # no client named: refused before anything
@@ -251,8 +255,10 @@ async def world(env: Env, browser: BrowserFactory, uid: str) -> World:
         body = {"tagPattern": "^release-"}
         r = await env.api("POST", f"{path}/immutabilitypolicy/", owner, json_body=body, expect=201)
         policies[f"imm_{scope}"] = r.json()["uuid"]
+    job = await env.services.jobs.queue.enqueue("uploads.purge", delay_seconds=3600)  # stays queued
     values = {
         **policies,
+        "job": str(job.id),
         "org": org,
         "member": member.name,
         "digest": digest,

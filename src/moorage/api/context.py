@@ -15,6 +15,7 @@ from moorage.identity.robots import Robots
 from moorage.identity.sessions import Sessions
 from moorage.identity.throttle import LoginThrottler
 from moorage.identity.users import Users
+from moorage.jobs.queue import JobQueue
 from moorage.registry.autoprune import AutoPruner
 from moorage.registry.lifecycle import TagLifecycle
 from moorage.registry.manifests import Manifests
@@ -46,3 +47,4 @@ class ApiContext:
     lifecycle: TagLifecycle
     policies: Policies
     autoprune: AutoPruner
+    jobs: JobQueue

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup, TyperOption
 
 from moorage import __version__
-from moorage.cli import gc, logs, orgs, permissions, repos, robots, tags, users
+from moorage.cli import gc, jobs, logs, orgs, permissions, repos, robots, tags, users
 from moorage.cli.common import (
     ConfigOpt,
     DataDirOpt,
@@ -117,6 +117,8 @@ app.add_typer(permissions.permission_app, name="permission")
 app.add_typer(permissions.prototype_app, name="prototype")
 app.command("logs")(logs.logs)
 app.command("gc")(gc.gc)
+app.add_typer(jobs.app, name="jobs")
+app.command("worker")(jobs.worker)
 config_app = typer.Typer(help="Inspect and check configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 

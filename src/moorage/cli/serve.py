@@ -153,7 +153,7 @@ def serve(
 
 def node_id(settings: Settings) -> str:
     """This node's name among the nodes sharing a data directory: configured, or host name and port."""
-    return settings.node_id or f"{socket.gethostname()}-{settings.port}"
+    return settings.resolved_node_id
 
 
 def node_metrics_dir(settings: Settings) -> Path:

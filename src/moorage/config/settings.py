@@ -6,6 +6,7 @@ Every key is documented in docs/config.md; keep the two in step.
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Any, Literal
 
@@ -102,7 +103,11 @@ class Settings(BaseSettings):
     anonymous_access: bool = True
     max_manifest_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     max_page_size: int = Field(1000, ge=1, le=100000)
-    upload_expiry_seconds: int = Field(7 * 86400, ge=60)
+    upload_expiry_seconds: int = Field(
+        86400,
+        ge=60,
+        description="uploads idle (nothing appended) for longer are removed by the uploads.purge job",
+    )
     read_cache: Literal["auto", "on", "off"] = Field(
         "auto",
         description="per-process read, permission and login caches; auto = on (SQLite: shared generation "
@@ -167,6 +172,27 @@ class Settings(BaseSettings):
     )
     autoprune_interval_seconds: int = Field(
         3600, ge=60, le=7 * 86400, description="how often the scheduled autoprune.run job runs"
+    )
+
+    # -- background jobs
+    jobs_in_server: bool = Field(
+        True,
+        description="run the job worker and scheduler inside moorage serve (one server process per node); "
+        "false: only `moorage worker` processes run jobs",
+    )
+    job_concurrency: int = Field(1, ge=1, le=64, description="jobs one worker runs at the same time")
+    job_poll_seconds: float = Field(
+        2.0, gt=0, le=300, description="how often an idle worker looks for due jobs and schedules"
+    )
+    job_shutdown_grace_seconds: float = Field(
+        10.0,
+        ge=0,
+        le=3600,
+        description="on shutdown, how long running jobs may finish before they are released",
+    )
+    upload_purge_enabled: bool = Field(True, description="run the uploads.purge job on a schedule")
+    upload_purge_interval_seconds: int = Field(
+        3600, ge=1, le=30 * 86400, description="how often uploads.purge runs"
     )
 
     # -- accounts and security
@@ -234,6 +260,11 @@ class Settings(BaseSettings):
         if url.startswith("postgresql://") or url.startswith("postgres://"):
             return "postgresql+asyncpg://" + url.split("://", 1)[1]
         return url
+
+    @property
+    def resolved_node_id(self) -> str:
+        """This node's name among the nodes sharing a data directory: configured, or host name and port."""
+        return self.node_id or f"{socket.gethostname()}-{self.port}"
 
     @property
     def read_cache_enabled(self) -> bool:

@@ -7,10 +7,13 @@ With several server worker processes, prometheus-client's multiprocess mode is u
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
+_JOB_BUCKETS = (0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600)
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
@@ -56,6 +59,20 @@ class Metrics:
             "moorage_gc_bytes_freed", "Storage bytes freed by garbage collection", registry=self.registry
         )
 
+        self.job_duration = Histogram(
+            "moorage_job_duration_seconds",
+            "Time a job attempt ran, by kind and outcome (done, cancelled, retry, failed, released)",
+            ["kind", "outcome"],
+            buckets=_JOB_BUCKETS,
+            registry=self.registry,
+        )
+        self.job_failures = Counter(
+            "moorage_job_failures",
+            "Job attempts that raised, by kind (retried or failed for good)",
+            ["kind"],
+            registry=self.registry,
+        )
+
     def record_gc(
         self, manifests: int, blobs: int, manifest_links: int, blob_links: int, orphans: int, freed: int
     ) -> None:
@@ -71,9 +88,36 @@ class Metrics:
             self.gc_deleted.labels(kind).inc(n)
         self.gc_bytes_freed.inc(freed)
 
-    def render(self) -> bytes:
+    def job_finished(self, kind: str, outcome: str, seconds: float) -> None:
+        """A job attempt ended (moorage.jobs.worker.JobObserver)."""
+        self.job_duration.labels(kind, outcome).observe(seconds)
+        if outcome in ("retry", "failed"):
+            self.job_failures.labels(kind).inc()
+
+    def render(self, job_depth: Mapping[tuple[str, str], int] | None = None) -> bytes:
+        """The exposition text; ``job_depth`` (jobs per kind and state, read from the database when
+        /metrics is scraped) is the same on every process and so is added here, not aggregated."""
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()
             MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-            return generate_latest(registry)
-        return generate_latest(self.registry)
+            text = generate_latest(registry)
+        else:
+            text = generate_latest(self.registry)
+        if job_depth is None:
+            return text
+        depth = CollectorRegistry()
+        depth.register(_Depth(job_depth))
+        return text + generate_latest(depth)
+
+
+class _Depth:
+    def __init__(self, depth: Mapping[tuple[str, str], int]) -> None:
+        self.depth = depth
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "moorage_jobs", "Jobs in the queue by kind and state (the queue depth)", labels=["kind", "state"]
+        )
+        for (kind, state), n in sorted(self.depth.items()):
+            family.add_metric([kind, state], n)
+        yield family

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,6 +29,15 @@ class StoredBlob:
 
     digest: Digest
     mtime: float
+
+
+@dataclass(frozen=True, slots=True)
+class UploadEntry:
+    """An upload found in storage, with its last activity (the later of its bytes' and its record's
+    modification times: every append rewrites both)."""
+
+    upload_id: str
+    last_activity: datetime
 
 
 class UploadError(Exception):
@@ -115,6 +125,16 @@ class StorageDriver(Protocol):
 
     async def cancel_upload(self, upload_id: str) -> None:
         """Remove the upload (nothing happens when it does not exist; :class:`UploadBusy` while in use)."""
+
+    async def list_uploads(self) -> list[UploadEntry]:
+        """Every upload in storage (finished or not), for the purge of abandoned uploads."""
+
+    async def purge_upload(self, upload_id: str, idle_before: datetime) -> bool:
+        """Remove an upload whose last activity is before ``idle_before``, checked again while holding
+        it exclusively; False (nothing removed) when it is in use, active since, or gone."""
+
+    async def purge_temporaries(self, older_than: datetime) -> int:
+        """Remove temporary files of upload records left by a crash, older than ``older_than``."""
 
     async def check(self) -> None:
         """Raise when the storage is not usable (health check)."""

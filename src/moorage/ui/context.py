@@ -16,6 +16,7 @@ from moorage.identity.robots import Robots
 from moorage.identity.sessions import Sessions
 from moorage.identity.throttle import LoginThrottler
 from moorage.identity.users import Users
+from moorage.jobs.queue import JobQueue
 from moorage.registry.autoprune import AutoPruner
 from moorage.registry.blobs import Blobs
 from moorage.registry.lifecycle import TagLifecycle
@@ -72,3 +73,4 @@ class UiContext:
     lifecycle: TagLifecycle
     policies: Policies
     autoprune: AutoPruner
+    jobs: JobQueue

@@ -4,6 +4,7 @@ from moorage.db.models.audit import AuditEntry, LoginThrottle
 from moorage.db.models.base import Base
 from moorage.db.models.blob import Blob, RepositoryBlob
 from moorage.db.models.identity import User
+from moorage.db.models.job import Job, JobSchedule
 from moorage.db.models.manifest import Manifest, ManifestBlob, ManifestChild, RepositoryManifest
 from moorage.db.models.namespace import Namespace
 from moorage.db.models.organization import Team, TeamMember
@@ -25,6 +26,8 @@ __all__ = [
     "DefaultPermission",
     "ImmutabilityPolicy",
     "Invitation",
+    "Job",
+    "JobSchedule",
     "LoginThrottle",
     "Manifest",
     "ManifestBlob",

@@ -25,6 +25,7 @@ import json
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -34,6 +35,7 @@ from moorage.storage.base import (
     StoredBlob,
     UploadBusy,
     UploadDigestMismatch,
+    UploadEntry,
     UploadLengthMismatch,
     UploadOffsetMismatch,
     UploadState,
@@ -311,6 +313,55 @@ class FilesystemDriver:
         except UploadUnknown:
             self._record_path(upload_id).unlink(missing_ok=True)  # a record left without bytes
 
+    async def list_uploads(self) -> list[UploadEntry]:
+        latest: dict[str, float] = {}
+        with os.scandir(self.root / "uploads") as entries:
+            for entry in entries:
+                if entry.name.startswith("."):  # record temporaries, the health probe
+                    continue
+                upload_id = entry.name.removesuffix(".json")
+                try:
+                    mtime = entry.stat().st_mtime
+                except FileNotFoundError:  # finished or cancelled meanwhile
+                    continue
+                latest[upload_id] = max(latest.get(upload_id, 0.0), mtime)
+        return [UploadEntry(i, datetime.fromtimestamp(m, UTC)) for i, m in sorted(latest.items())]
+
+    async def purge_upload(self, upload_id: str, idle_before: datetime) -> bool:
+        cutoff = idle_before.timestamp()
+        data, record = self._upload(upload_id), self._record_path(upload_id)
+        try:
+            fd = os.open(data, os.O_RDWR)
+        except FileNotFoundError:  # a record left without bytes (a crash while finishing)
+            if 0.0 < _mtime(record) < cutoff:
+                record.unlink(missing_ok=True)
+                return True
+            return False
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False  # a request is writing to it right now
+            # under the claim: still there (not finished meanwhile) and still idle?
+            if not data.exists() or max(_mtime(data), _mtime(record)) >= cutoff:
+                return False
+            data.unlink(missing_ok=True)
+            record.unlink(missing_ok=True)
+            return True
+        finally:
+            os.close(fd)
+
+    async def purge_temporaries(self, older_than: datetime) -> int:
+        cutoff, removed = older_than.timestamp(), 0
+        with os.scandir(self.root / "uploads") as entries:
+            for entry in entries:
+                if entry.name.startswith(".") and entry.name.endswith(".tmp"):
+                    with contextlib.suppress(FileNotFoundError):
+                        if entry.stat().st_mtime < cutoff:
+                            os.unlink(entry.path)
+                            removed += 1
+        return removed
+
     async def check(self) -> None:
         probe = self.root / "uploads" / ".health"
         probe.write_bytes(b"ok")
@@ -327,6 +378,12 @@ def _scan_blob_dir(path: Path) -> list[tuple[str, float]]:
             except FileNotFoundError:  # deleted meanwhile
                 continue
     return out
+def _mtime(path: Path) -> float:
+    """Modification time, or 0 for a file that is not there."""
+    try:
+        return os.stat(path).st_mtime
+    except FileNotFoundError:
+        return 0.0
 
 
 def _open_at(fd: int, offset: int) -> BinaryIO:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from moorage.ui.pages import (
     account,
     admin,
+    admin_jobs,
     admin_registry,
     auth,
     home,
@@ -33,5 +34,6 @@ MODULES = (
     account,
     admin,
     admin_registry,
+    admin_jobs,
     oauth,
 )
