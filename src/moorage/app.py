@@ -58,8 +58,9 @@ from moorage.registry.autoprune import AutoPruner
 from moorage.registry.blobs import Blobs
 from moorage.registry.cache import NotifiedGenerations, ReadCache, SharedGenerations
 from moorage.registry.catalog import Catalog
+from moorage.registry.gc import JOB_KIND as GC_JOB
 from moorage.registry.gc import GarbageCollector, GcReport
-from moorage.registry.lifecycle import TagLifecycle
+from moorage.registry.lifecycle import EXPIRE_JOB, TagLifecycle, expire_handler
 from moorage.registry.manifests import Manifests
 from moorage.registry.policies import Policies
 from moorage.registry.referrers import Referrers
@@ -70,6 +71,8 @@ from moorage.registry.usage import Usage
 from moorage.storage.base import StorageDriver
 from moorage.storage.drivers.filesystem import FilesystemDriver
 from moorage.ui.session import SessionLayer
+from moorage.workers.autoprune import KIND as AUTOPRUNE_JOB
+from moorage.workers.autoprune import autoprune_handler
 
 if TYPE_CHECKING:
     from moorage.api.context import ApiContext
@@ -125,7 +128,16 @@ class Jobs:
         )
 
 
-def build_jobs(settings: Settings, *, db: Database, storage: StorageDriver, audit: AuditLog) -> Jobs:
+def build_jobs(
+    settings: Settings,
+    *,
+    db: Database,
+    storage: StorageDriver,
+    audit: AuditLog,
+    gc: GarbageCollector,
+    lifecycle: TagLifecycle,
+    autoprune: AutoPruner,
+) -> Jobs:
     """Every job kind and schedule of Moorage is registered here (and nowhere else).
 
     A kind: ``kinds.register("gc.run", handler, max_attempts=3, lease_seconds=120)``, where the
@@ -145,6 +157,23 @@ def build_jobs(settings: Settings, *, db: Database, storage: StorageDriver, audi
         "uploads.purge",
         settings.upload_purge_interval_seconds,
         enabled=settings.upload_purge_enabled,
+    )
+    kinds.register(GC_JOB, gc.run_job, max_attempts=3, lease_seconds=300)
+    schedules.add("gc", GC_JOB, settings.gc_interval_seconds, enabled=settings.gc_enabled)
+    schedules.add(
+        "gc.storage-sweep",
+        GC_JOB,
+        settings.gc_storage_sweep_interval_seconds,
+        {"sweep_storage": True},
+        enabled=settings.gc_enabled,
+    )
+    kinds.register(EXPIRE_JOB, expire_handler(lifecycle), max_attempts=5, lease_seconds=120)
+    schedules.add(
+        EXPIRE_JOB, EXPIRE_JOB, settings.tag_expiry_interval_seconds, enabled=settings.tag_expiry_enabled
+    )
+    kinds.register(AUTOPRUNE_JOB, autoprune_handler(autoprune), max_attempts=3, lease_seconds=300)
+    schedules.add(
+        AUTOPRUNE_JOB, AUTOPRUNE_JOB, settings.autoprune_interval_seconds, enabled=settings.autoprune_enabled
     )
     if os.environ.get("MOORAGE_TEST_JOBS"):  # test-only kinds (docs/testing.md); never on a real server
         from moorage.jobs.testing import register_test_kinds
@@ -244,6 +273,8 @@ def build_services(settings: Settings) -> Services:
         metrics=metrics,
         lifecycle=lifecycle,
     )
+    gc = build_gc(settings, db, storage, audit, metrics)
+    autoprune = AutoPruner(db, repositories, audit, default_prune_rules(settings))
     return Services(
         settings,
         db,
@@ -268,10 +299,12 @@ def build_services(settings: Settings) -> Services:
         ),
         Usage(db),
         Outbox(db),
-        build_gc(settings, db, storage, audit, metrics),
+        gc,
         Policies(db, repositories, audit),
-        AutoPruner(db, repositories, audit, default_prune_rules(settings)),
-        build_jobs(settings, db=db, storage=storage, audit=audit),
+        autoprune,
+        build_jobs(
+            settings, db=db, storage=storage, audit=audit, gc=gc, lifecycle=lifecycle, autoprune=autoprune
+        ),
     )
 
 

@@ -194,6 +194,25 @@ class Settings(BaseSettings):
     upload_purge_interval_seconds: int = Field(
         3600, ge=1, le=30 * 86400, description="how often uploads.purge runs"
     )
+    gc_enabled: bool = Field(True, description="run garbage collection (job kind gc) on a schedule")
+    gc_interval_seconds: int = Field(
+        3600, ge=60, le=30 * 86400, description="how often scheduled garbage collection runs"
+    )
+    gc_storage_sweep_interval_seconds: int = Field(
+        7 * 86400,
+        ge=3600,
+        le=90 * 86400,
+        description="how often garbage collection also walks storage for orphan files (sweep_storage)",
+    )
+    tag_expiry_enabled: bool = Field(
+        True, description="run tags.expire on a schedule (expired tags are gone from /v2 at once anyway)"
+    )
+    tag_expiry_interval_seconds: int = Field(
+        300, ge=10, le=86400, description="how often tags.expire moves expired tags to the history"
+    )
+    autoprune_enabled: bool = Field(
+        True, description="run the auto-prune policies (autoprune.run) on a schedule"
+    )
 
     # -- accounts and security
     secret_key: str | None = Field(
