@@ -50,6 +50,8 @@ from moorage.registry.blobs import Blobs
 from moorage.registry.cache import NotifiedGenerations, ReadCache, SharedGenerations
 from moorage.registry.catalog import Catalog
 from moorage.registry.manifests import Manifests
+from moorage.registry.quota_accounting import DefaultQuota, QuotaAccounting
+from moorage.registry.quotas import Quotas
 from moorage.registry.referrers import Referrers
 from moorage.registry.repositories import Repositories
 from moorage.registry.tags import Tags
@@ -88,6 +90,7 @@ class Services:
     sessions: Sessions
     usage: Usage
     outbox: Outbox
+    quotas: Quotas
 
 
 def build_storage(settings: Settings) -> StorageDriver:
@@ -124,7 +127,12 @@ def build_services(settings: Settings) -> Services:
     cache = ReadCache(generations, ttl=settings.cache_ttl_seconds)
     metrics = Metrics()
     audit = AuditLog(db, on_dropped=metrics.audit_dropped.inc)
-    repositories = Repositories(db, cache, audit)
+    outbox = Outbox(db)
+    # the one quota accounting (garbage collection calls its links_removed too)
+    quota = QuotaAccounting(
+        outbox, DefaultQuota(settings.default_quota_bytes, settings.default_quota_warning_percent)
+    )
+    repositories = Repositories(db, cache, audit, quota)
     users = Users(db, cache, audit, hash_concurrency=settings.resolved_password_hash_concurrency)
     robots = Robots(db, build_secret_box(settings), audit, cache)
     app_tokens = AppTokens(db, audit, cache)
@@ -155,9 +163,9 @@ def build_services(settings: Settings) -> Services:
         max_manifest_bytes=settings.max_manifest_bytes,
         anonymous_access=settings.anonymous_access,
         repositories=repositories,
-        blobs=Blobs(db, storage, repositories),
-        uploads=Uploads(db, storage, repositories),
-        manifests=Manifests(db, repositories, settings.max_manifest_bytes),
+        blobs=Blobs(db, storage, repositories, quota),
+        uploads=Uploads(db, storage, repositories, quota),
+        manifests=Manifests(db, repositories, settings.max_manifest_bytes, quota),
         tags=Tags(db, repositories),
         referrers=Referrers(db),
         catalog=Catalog(db),
@@ -193,7 +201,8 @@ def build_services(settings: Settings) -> Services:
             lifetime_seconds=settings.session_lifetime_seconds,
         ),
         Usage(db),
-        Outbox(db),
+        outbox,
+        Quotas(db, audit, quota),
     )
 
 
@@ -289,6 +298,7 @@ def api_context(services: Services) -> ApiContext:
         manifests=s.registry.manifests,
         tags=s.registry.tags,
         audit=s.audit,
+        quotas=s.quotas,
     )
 
 
@@ -324,6 +334,7 @@ def ui_context(services: Services) -> UiContext:
         usage=s.usage,
         storage=s.storage,
         audit=s.audit,
+        quotas=s.quotas,
     )
 
 

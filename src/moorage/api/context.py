@@ -16,6 +16,7 @@ from moorage.identity.sessions import Sessions
 from moorage.identity.throttle import LoginThrottler
 from moorage.identity.users import Users
 from moorage.registry.manifests import Manifests
+from moorage.registry.quotas import Quotas
 from moorage.registry.repositories import Repositories
 from moorage.registry.tags import Tags
 
@@ -40,3 +41,4 @@ class ApiContext:
     manifests: Manifests
     tags: Tags
     audit: AuditLog
+    quotas: Quotas

@@ -10,6 +10,7 @@ from moorage.domain.actor import Actor
 from moorage.domain.digest import Digest
 from moorage.domain.errors import BlobUnknown
 from moorage.registry.cache import ReadCache
+from moorage.registry.quota_accounting import QuotaAccounting
 from moorage.registry.repositories import Repositories
 from moorage.registry.sql import insert_ignore, lock_repository
 from moorage.registry.types import BlobInfo
@@ -17,10 +18,13 @@ from moorage.storage.base import StorageDriver
 
 
 class Blobs:
-    def __init__(self, db: Database, storage: StorageDriver, repositories: Repositories) -> None:
+    def __init__(
+        self, db: Database, storage: StorageDriver, repositories: Repositories, quota: QuotaAccounting
+    ) -> None:
         self.db = db
         self.storage = storage
         self.repositories = repositories
+        self.quota = quota
 
     async def stat(self, repository: str, digest: Digest) -> BlobInfo | None:
         """The blob if it is linked to ``repository``."""
@@ -72,6 +76,8 @@ class Blobs:
                 RepositoryBlob,
                 {"repository_id": repo.id, "blob_id": blob_id},
             )
+            # a mount into another namespace counts there (and may be refused: QuotaExceeded)
+            await self.quota.links_added(s, [(repo.id, blob_id)])
             self.repositories.touch(s, target)
         return found
 
@@ -92,6 +98,7 @@ class Blobs:
             )
             if res.rowcount == 0:  # type: ignore[attr-defined]
                 raise BlobUnknown("blob unknown to registry", {"digest": str(digest)})
+            await self.quota.links_removed(s, [(repo.id, blob_id)])
             await self.repositories.audit.add(
                 s, "delete_blob", actor, repository=repository, digest=str(digest)
             )

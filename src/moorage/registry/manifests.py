@@ -32,6 +32,7 @@ from moorage.domain.errors import (
 from moorage.domain.manifest import Descriptor, ParsedManifest, parse_manifest
 from moorage.domain.reference import is_valid_tag, validate_tag
 from moorage.registry.cache import ReadCache
+from moorage.registry.quota_accounting import QuotaAccounting
 from moorage.registry.repositories import Repositories
 from moorage.registry.sql import (
     insert_ignore,
@@ -49,10 +50,17 @@ class TagMoveLost(RuntimeError):
 
 
 class Manifests:
-    def __init__(self, db: Database, repositories: Repositories, max_bytes: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        repositories: Repositories,
+        max_bytes: int,
+        quota: QuotaAccounting | None = None,
+    ) -> None:
         self.db = db
         self.repositories = repositories
         self.max_bytes = max_bytes
+        self.quota = quota
 
     # -- read path: one indexed query, no ORM objects
     async def get(self, repository: str, reference: str) -> ManifestRecord:
@@ -128,6 +136,8 @@ class Manifests:
         async with self.db.write() as s:
             repo = await self.repositories.ensure_in(s, repository, actor)
             await _lock(s, repo.id, repository)  # the checks below hold until commit
+            if self.quota is not None:
+                await self.quota.check_not_over(s, repo.id)
             blob_ids = await self._check_blobs(s, repo.id, parsed)
             child_ids = await self._check_children(s, repo.id, parsed)
             manifest_id = await self._store(s, digest, raw, parsed)

@@ -18,6 +18,7 @@ from moorage.identity.throttle import LoginThrottler
 from moorage.identity.users import Users
 from moorage.registry.blobs import Blobs
 from moorage.registry.manifests import Manifests
+from moorage.registry.quotas import Quotas
 from moorage.registry.referrers import Referrers
 from moorage.registry.repositories import Repositories
 from moorage.registry.tags import Tags
@@ -66,3 +67,4 @@ class UiContext:
     usage: Usage
     storage: StorageDriver
     audit: AuditLog
+    quotas: Quotas

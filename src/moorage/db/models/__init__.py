@@ -9,6 +9,7 @@ from moorage.db.models.namespace import Namespace
 from moorage.db.models.organization import Team, TeamMember
 from moorage.db.models.outbox import OutboxEntry
 from moorage.db.models.permission import DefaultPermission, RepositoryPermission
+from moorage.db.models.quota import NamespaceBlob, NamespaceQuota, NamespaceUsage, QuotaLimit
 from moorage.db.models.repository import Repository
 from moorage.db.models.robot import Robot
 from moorage.db.models.session import Invitation, UiSession
@@ -27,10 +28,14 @@ __all__ = [
     "ManifestBlob",
     "ManifestChild",
     "Namespace",
+    "NamespaceBlob",
+    "NamespaceQuota",
+    "NamespaceUsage",
     "OAuthApplication",
     "OAuthAuthorizationCode",
     "OAuthToken",
     "OutboxEntry",
+    "QuotaLimit",
     "Repository",
     "RepositoryBlob",
     "RepositoryManifest",
