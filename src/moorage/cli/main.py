@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup, TyperOption
 
 from moorage import __version__
-from moorage.cli import logs, orgs, permissions, repos, robots, users
+from moorage.cli import logs, orgs, permissions, quotas, repos, robots, users
 from moorage.cli.common import (
     ConfigOpt,
     DataDirOpt,
@@ -114,6 +114,7 @@ app.add_typer(robots.app, name="robot")
 app.add_typer(repos.app, name="repo")
 app.add_typer(permissions.permission_app, name="permission")
 app.add_typer(permissions.prototype_app, name="prototype")
+app.add_typer(quotas.app, name="quota")
 app.command("logs")(logs.logs)
 config_app = typer.Typer(help="Inspect and check configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
