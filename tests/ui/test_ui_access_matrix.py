@@ -166,6 +166,9 @@ ROWS: list[Row] = [
         404, 404, 404, 404, 404,
     ),
     ("GET", "/superuser/storage", "/superuser/storage", 404, 404, 404, 404, 200),
+    ("GET", "/superuser/quotas", "/superuser/quotas", 404, 404, 404, 404, 200),
+    ("POST", "/superuser/quotas", "/superuser/quotas", 404, 404, 404, 404, S),
+    ("POST", "/superuser/quotas/{namespace}/clear", "/superuser/quotas/{org}/clear", 404, 404, 404, 404, S),
     ("GET", "/superuser/locks", "/superuser/locks", 404, 404, 404, 404, 200),
     ("POST", "/superuser/locks/unlock", "/superuser/locks/unlock", 404, 404, 404, 404, S),
     # OAuth: the consent page needs an account; the token endpoint is for programs (no session)

@@ -14,6 +14,7 @@ from moorage.ui.pages import (
     org_logs,
     org_teams,
     orgs,
+    quotas,
     repos,
     robots,
 )
@@ -31,5 +32,6 @@ MODULES = (
     account,
     admin,
     admin_registry,
+    quotas,
     oauth,
 )
