@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from tests.api.support import Env, User, assert_problem
 from tests.protocol.helpers import error_codes, push_blob, push_image, sha256
 
@@ -150,18 +150,17 @@ async def test_user_reads_own_quota(env: Env, uid: str) -> None:
     )
     listed = (await env.api("GET", "/user/quota", alice, expect=200)).json()
     [limit] = quota.limits
-    expected = {
+    limits = [{"id": limit.id, "type": "Reject", "limit_percent": 100}]
+    expected: dict[str, Any] = {
         "id": quota.id,
         "limit_bytes": 5000,
-        "limits": [{"id": limit.id, "type": "Reject", "limit_percent": 100}],
+        "limits": limits,
     }
     assert listed == [expected]
     assert (await env.api("GET", f"/user/quota/{quota.id}", alice, expect=200)).json() == expected
-    assert (await env.api("GET", f"/user/quota/{quota.id}/limit", alice, expect=200)).json() == expected[
-        "limits"
-    ]
+    assert (await env.api("GET", f"/user/quota/{quota.id}/limit", alice, expect=200)).json() == limits
     r = await env.api("GET", f"/user/quota/{quota.id}/limit/{limit.id}", alice, expect=200)
-    assert r.json() == expected["limits"][0]
+    assert r.json() == limits[0]
     # another user's quota id is unknown to bob
     assert_problem(await env.api("GET", f"/user/quota/{quota.id}", bob), 404)
     assert (await env.api("GET", "/user/quota", bob, expect=200)).json() == []
@@ -344,9 +343,7 @@ async def test_verify_finds_injected_drift_and_fix_repairs_it(env: Env, uid: str
     async with env.services.db.write() as s:
         ns_id = (await s.execute(text("SELECT id FROM namespace WHERE name = :n"), {"n": org})).scalar_one()
         await s.execute(
-            NamespaceUsage.__table__.update()
-            .where(NamespaceUsage.namespace_id == ns_id)
-            .values(bytes=actual + 12345)
+            update(NamespaceUsage).where(NamespaceUsage.namespace_id == ns_id).values(bytes=actual + 12345)
         )
     [drift] = [d for d in await env.services.quotas.verify() if d.namespace == org]
     assert (drift.stored_bytes, drift.actual_bytes) == (actual + 12345, actual)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 from tests.e2e.browser_fixtures import sign_in
 from tests.support.browser import screenshot
 from tests.support.clients import ClientEnv
@@ -17,7 +17,7 @@ from tests.support.servers import RegistryServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 @pytest.fixture
