@@ -200,6 +200,8 @@ async def test_bad_input_is_refused_and_changes_nothing(env: Env, uid: str) -> N
     assert_problem(await env.api("PUT", f"{base}/{qid}", env.admin, json_body={"limit_bytes": 0}), 400)
     # unknown ids
     assert_problem(await env.api("GET", f"{base}/999999999", owner), 404)
+    for bad_id in ("0", "-1", "abc", str(2**64)):
+        assert_problem(await env.api("GET", f"{base}/{bad_id}", owner), 400)
     assert_problem(await env.api("PUT", f"{base}/999999999", env.admin, json_body={"limit_bytes": 5}), 404)
     assert_problem(await env.api("DELETE", f"{base}/999999999", env.admin), 404)
     assert_problem(await env.api("GET", f"{base}/{qid}/limit/999999999", owner), 404)

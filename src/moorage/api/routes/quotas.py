@@ -6,9 +6,9 @@ quota (Quay's OrganizationMemberPermission); users read their own.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
 from moorage.api.access import require_org_role
@@ -21,6 +21,9 @@ from moorage.registry.quotas import MAX_LIMIT_BYTES, LimitInfo, QuotaInfo
 router = APIRouter(tags=["quotas"])
 
 LimitType = Literal["Warning", "Reject"]
+_ID_MAX = 2**31 - 1  # the ids are 32-bit integer columns
+QuotaId = Annotated[int, Path(ge=1, le=_ID_MAX, description="the quota's id")]
+LimitId = Annotated[int, Path(ge=1, le=_ID_MAX, description="the limit's id")]
 
 
 class QuotaCreate(BaseModel):
@@ -96,7 +99,7 @@ async def create_org_quota(
 
 @router.get(_ONE, response_model=QuotaOut, summary="One quota of the organization")
 async def get_org_quota(
-    org: str, quota_id: int, caller: ApiCaller = Depends(signed_in), ctx: ApiContext = Depends(get_ctx)
+    org: str, quota_id: QuotaId, caller: ApiCaller = Depends(signed_in), ctx: ApiContext = Depends(get_ctx)
 ) -> QuotaOut:
     await require_org_role(ctx, caller, org, "member")
     return _quota(await ctx.quotas.get(org, quota_id, _ORG))
@@ -105,7 +108,7 @@ async def get_org_quota(
 @router.put(_ONE, response_model=QuotaOut, summary="Change the quota's size (superusers)")
 async def update_org_quota(
     org: str,
-    quota_id: int,
+    quota_id: QuotaId,
     body: QuotaUpdate,
     caller: ApiCaller = Depends(superuser),
     ctx: ApiContext = Depends(get_ctx),
@@ -115,7 +118,7 @@ async def update_org_quota(
 
 @router.delete(_ONE, response_model=Deleted, summary="Remove the quota and its limits (superusers)")
 async def delete_org_quota(
-    org: str, quota_id: int, caller: ApiCaller = Depends(superuser), ctx: ApiContext = Depends(get_ctx)
+    org: str, quota_id: QuotaId, caller: ApiCaller = Depends(superuser), ctx: ApiContext = Depends(get_ctx)
 ) -> Deleted:
     await ctx.quotas.delete(org, quota_id, caller.actor, _ORG)
     return Deleted()
@@ -123,7 +126,7 @@ async def delete_org_quota(
 
 @router.get(_LIMITS, response_model=list[LimitOut], summary="The quota's limits")
 async def list_org_limits(
-    org: str, quota_id: int, caller: ApiCaller = Depends(signed_in), ctx: ApiContext = Depends(get_ctx)
+    org: str, quota_id: QuotaId, caller: ApiCaller = Depends(signed_in), ctx: ApiContext = Depends(get_ctx)
 ) -> list[LimitOut]:
     await require_org_role(ctx, caller, org, "member")
     return [_limit(x) for x in (await ctx.quotas.get(org, quota_id, _ORG)).limits]
@@ -138,7 +141,7 @@ async def list_org_limits(
 )
 async def create_org_limit(
     org: str,
-    quota_id: int,
+    quota_id: QuotaId,
     body: LimitCreate,
     caller: ApiCaller = Depends(superuser),
     ctx: ApiContext = Depends(get_ctx),
@@ -151,8 +154,8 @@ async def create_org_limit(
 @router.get(_LIMIT, response_model=LimitOut, summary="One limit of the quota")
 async def get_org_limit(
     org: str,
-    quota_id: int,
-    limit_id: int,
+    quota_id: QuotaId,
+    limit_id: LimitId,
     caller: ApiCaller = Depends(signed_in),
     ctx: ApiContext = Depends(get_ctx),
 ) -> LimitOut:
@@ -168,8 +171,8 @@ async def get_org_limit(
 )
 async def update_org_limit(
     org: str,
-    quota_id: int,
-    limit_id: int,
+    quota_id: QuotaId,
+    limit_id: LimitId,
     body: LimitUpdate,
     caller: ApiCaller = Depends(superuser),
     ctx: ApiContext = Depends(get_ctx),
@@ -183,8 +186,8 @@ async def update_org_limit(
 @router.delete(_LIMIT, response_model=Deleted, summary="Remove a limit (superusers)")
 async def delete_org_limit(
     org: str,
-    quota_id: int,
-    limit_id: int,
+    quota_id: QuotaId,
+    limit_id: LimitId,
     caller: ApiCaller = Depends(superuser),
     ctx: ApiContext = Depends(get_ctx),
 ) -> Deleted:
@@ -202,20 +205,23 @@ async def list_user_quotas(
 
 @router.get("/user/quota/{quota_id}", response_model=QuotaOut, summary="One quota of the caller")
 async def get_user_quota(
-    quota_id: int, caller: ApiCaller = Depends(user_admin), ctx: ApiContext = Depends(get_ctx)
+    quota_id: QuotaId, caller: ApiCaller = Depends(user_admin), ctx: ApiContext = Depends(get_ctx)
 ) -> QuotaOut:
     return _quota(await ctx.quotas.get(caller.principal.name, quota_id, "user"))
 
 
 @router.get("/user/quota/{quota_id}/limit", response_model=list[LimitOut], summary="Its limits")
 async def list_user_limits(
-    quota_id: int, caller: ApiCaller = Depends(user_admin), ctx: ApiContext = Depends(get_ctx)
+    quota_id: QuotaId, caller: ApiCaller = Depends(user_admin), ctx: ApiContext = Depends(get_ctx)
 ) -> list[LimitOut]:
     return [_limit(x) for x in (await ctx.quotas.get(caller.principal.name, quota_id, "user")).limits]
 
 
 @router.get("/user/quota/{quota_id}/limit/{limit_id}", response_model=LimitOut, summary="One limit")
 async def get_user_limit(
-    quota_id: int, limit_id: int, caller: ApiCaller = Depends(user_admin), ctx: ApiContext = Depends(get_ctx)
+    quota_id: QuotaId,
+    limit_id: LimitId,
+    caller: ApiCaller = Depends(user_admin),
+    ctx: ApiContext = Depends(get_ctx),
 ) -> LimitOut:
     return _limit(await ctx.quotas.get_limit(caller.principal.name, quota_id, limit_id, "user"))
