@@ -204,7 +204,7 @@ few changes. The differences:
   `/repository/acme/app/autoprunepolicy/`) answer `404` "no such endpoint: ...", never "no
   repository named ...".
 - **Not implemented** (yet): builds and build triggers, repository notifications, mirroring,
-  security scan results, quotas, manifest labels, starring, `/find` search, organization member
+  security scan results, manifest labels, starring, `/find` search, organization member
   and invitation endpoints (use teams), and `/discovery`.
 - **Sign-in** (`GET /csrf_token`, `POST /api/v1/signin`) answers Quay's shapes; a refusal is a
   problem document with Quay's `invalidCredentials` and `needsEmailVerification` keys (status
@@ -232,6 +232,20 @@ few changes. The differences:
   missing digest is `400`, a tag that never pointed at that digest (Quay: any manifest of the
   repository) or did so longer ago than the namespace's window is `404` with a message saying
   which.
+- **Quotas** (`/organization/{org}/quota...`, `/user/quota...`) follow Quay's paths and shapes
+  (`{"id", "limit_bytes", "limits": [{"id", "type", "limit_percent"}]}`; create with
+  `{"limit_bytes": N}`, limits with `{"type": "Warning"|"Reject", "threshold_percent": N}`).
+  Differences: creating a quota or a limit answers `201` with the created object (Quay: the text
+  `"Created"`); deletes answer `200 {"deleted": true}` (Quay: `204`); a second quota for a namespace,
+  the same limit twice or a second `Reject` limit answer `409` (Quay: `400`); `limit_bytes` must be
+  1 to 2^53 and `threshold_percent` 1 to 100, both whole JSON numbers (Quay accepts any integer);
+  `GET /user/quota/{id}/limit/{limit_id}` answers the limit (Quay answers the whole quota there).
+  Only superusers change quotas (Quay also lets organization administrators when no registry default
+  is set); organization members read them, as in Quay. Quay's `default_config`, `limit` (human text)
+  and the superuser quota endpoints (`/superuser/users/{ns}/quota`) are not sent or offered: use the
+  web UI's superuser Quotas page or `moorage quota set` for a user's namespace. Usage is counted
+  per namespace with each blob once however many repositories hold it (Quay's "deduplicated" size)
+  and is not part of these answers: see the UI and `moorage quota show`.
 - **Robots** are created by `PUT .../robots/{shortname}`; a second `PUT` on an existing robot
   answers `409` and changes nothing (Quay answers `400`).
 - **Application tokens** (`/user/apptoken`) follow Quay: create answers `{{"token": {{"uuid",

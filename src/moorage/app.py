@@ -63,6 +63,8 @@ from moorage.registry.gc import GarbageCollector, GcReport
 from moorage.registry.lifecycle import EXPIRE_JOB, TagLifecycle, expire_handler
 from moorage.registry.manifests import Manifests
 from moorage.registry.policies import Policies
+from moorage.registry.quota_accounting import DefaultQuota, QuotaAccounting
+from moorage.registry.quotas import Quotas
 from moorage.registry.referrers import Referrers
 from moorage.registry.repositories import Repositories
 from moorage.registry.tags import Tags
@@ -107,6 +109,7 @@ class Services:
     policies: Policies
     autoprune: AutoPruner
     jobs: Jobs
+    quotas: Quotas
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +220,12 @@ def build_services(settings: Settings) -> Services:
     cache = ReadCache(generations, ttl=settings.cache_ttl_seconds)
     metrics = Metrics()
     audit = AuditLog(db, on_dropped=metrics.audit_dropped.inc)
-    repositories = Repositories(db, cache, audit)
+    outbox = Outbox(db)
+    # the one quota accounting (garbage collection calls its links_removed too)
+    quota = QuotaAccounting(
+        outbox, DefaultQuota(settings.default_quota_bytes, settings.default_quota_warning_percent)
+    )
+    repositories = Repositories(db, cache, audit, quota)
     users = Users(db, cache, audit, hash_concurrency=settings.resolved_password_hash_concurrency)
     robots = Robots(db, build_secret_box(settings), audit, cache)
     app_tokens = AppTokens(db, audit, cache)
@@ -241,7 +249,7 @@ def build_services(settings: Settings) -> Services:
     tokens = TokenService(
         key, settings.service_name, settings.token_ttl_seconds, settings.refresh_token_ttl_seconds
     )
-    manifests = Manifests(db, repositories, settings.max_manifest_bytes, storage)
+    manifests = Manifests(db, repositories, settings.max_manifest_bytes, storage, quota)
     lifecycle = TagLifecycle(
         db,
         repositories,
@@ -257,8 +265,8 @@ def build_services(settings: Settings) -> Services:
         max_manifest_bytes=settings.max_manifest_bytes,
         anonymous_access=settings.anonymous_access,
         repositories=repositories,
-        blobs=Blobs(db, storage, repositories),
-        uploads=Uploads(db, storage, repositories),
+        blobs=Blobs(db, storage, repositories, quota),
+        uploads=Uploads(db, storage, repositories, quota),
         manifests=manifests,
         tags=Tags(db, repositories),
         referrers=Referrers(db),
@@ -273,7 +281,7 @@ def build_services(settings: Settings) -> Services:
         metrics=metrics,
         lifecycle=lifecycle,
     )
-    gc = build_gc(settings, db, storage, audit, metrics)
+    gc = build_gc(settings, db, storage, audit, metrics, quota)
     autoprune = AutoPruner(db, repositories, audit, default_prune_rules(settings))
     return Services(
         settings,
@@ -298,18 +306,24 @@ def build_services(settings: Settings) -> Services:
             lifetime_seconds=settings.session_lifetime_seconds,
         ),
         Usage(db),
-        Outbox(db),
+        outbox,
         gc,
         Policies(db, repositories, audit),
         autoprune,
         build_jobs(
             settings, db=db, storage=storage, audit=audit, gc=gc, lifecycle=lifecycle, autoprune=autoprune
         ),
+        Quotas(db, audit, quota),
     )
 
 
 def build_gc(
-    settings: Settings, db: Database, storage: StorageDriver, audit: AuditLog, metrics: Metrics
+    settings: Settings,
+    db: Database,
+    storage: StorageDriver,
+    audit: AuditLog,
+    metrics: Metrics,
+    quota: QuotaAccounting | None = None,
 ) -> GarbageCollector:
     """The garbage collector (its job handler, ``run_job``, runs jobs of kind ``gc``)."""
 
@@ -334,6 +348,7 @@ def build_gc(
         on_report=record,
         # test-only fault injection (docs/testing.md): stop between a commit and its file deletions
         pause_after_commit=Path(pause) if pause else None,
+        quota=quota,
     )
 
 
@@ -447,6 +462,7 @@ def api_context(services: Services) -> ApiContext:
         policies=s.policies,
         autoprune=s.autoprune,
         jobs=s.jobs.queue,
+        quotas=s.quotas,
     )
 
 
@@ -486,6 +502,7 @@ def ui_context(services: Services) -> UiContext:
         policies=s.policies,
         autoprune=s.autoprune,
         jobs=s.jobs.queue,
+        quotas=s.quotas,
     )
 
 

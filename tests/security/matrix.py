@@ -104,6 +104,8 @@ F_ORG = _fresh("fresh_org")
 F_UPLOAD = _fresh("fresh_upload")
 F_MANIFEST = _fresh("fresh_manifest")
 F_BLOB = _fresh("fresh_blob")
+F_QUOTA = _fresh("fresh_quota")
+F_QLIMIT = _fresh("fresh_quota_limit")
 F_JOB = _fresh("fresh_job")
 F_CANCELLED_JOB = _fresh("fresh_cancelled_job")
 
@@ -154,6 +156,8 @@ def v2_write(ok: int) -> tuple[Cell, ...]:
 
 
 USER_ROBOT = {"shortname": "ushort"}
+USER_QUOTA = {"quota_id": "uquota_id", "limit_id": "ulimit_id"}
+_Q = "/organization/{org}/quota"
 
 API_ROWS: tuple[Row, ...] = (
     # documentation
@@ -302,6 +306,27 @@ API_ROWS: tuple[Row, ...] = (
         (401, 201, 201, 201, 201, 201, 403, 403, 403, 401),
         json={"scopes": ["repo:read"]},
     ),
+    # storage quotas: members read, superusers change (Quay)
+    Row("GET", _Q, ORG_MEMBER_R),
+    Row("POST", _Q, SUPER_201, json={"limit_bytes": 1_000_000}, fresh=(F_ORG,)),
+    Row("GET", _Q + "/{quota_id}", ORG_MEMBER_R),
+    Row("PUT", _Q + "/{quota_id}", SUPER, json={"limit_bytes": 2 * 10**12}),
+    Row("DELETE", _Q + "/{quota_id}", SUPER, fresh=(F_QUOTA,)),
+    Row("GET", _Q + "/{quota_id}/limit", ORG_MEMBER_R),
+    Row(
+        "POST",
+        _Q + "/{quota_id}/limit",
+        SUPER_201,
+        json={"type": "Warning", "threshold_percent": 50},
+        fresh=(F_QUOTA,),
+    ),
+    Row("GET", _Q + "/{quota_id}/limit/{limit_id}", ORG_MEMBER_R),
+    Row("PUT", _Q + "/{quota_id}/limit/{limit_id}", SUPER, json={"threshold_percent": 90}),
+    Row("DELETE", _Q + "/{quota_id}/limit/{limit_id}", SUPER, fresh=(F_QLIMIT,)),
+    Row("GET", "/user/quota", SELF),
+    Row("GET", "/user/quota/{quota_id}", OWNERS, alias=USER_QUOTA),
+    Row("GET", "/user/quota/{quota_id}/limit", OWNERS, alias=USER_QUOTA),
+    Row("GET", "/user/quota/{quota_id}/limit/{limit_id}", OWNERS, alias=USER_QUOTA),
     # application tokens
     Row("GET", "/user/apptoken", SELF),
     Row("POST", "/user/apptoken", SELF_201, json={"title": "t"}),

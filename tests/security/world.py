@@ -69,6 +69,10 @@ class World:
     # imm_org, imm_user, imm_repo (their patterns match no tag the other rows use)
     policies: dict[str, str] = field(default_factory=dict)
     job: str = ""  # a queued background job (uploads.purge, due in an hour)
+    quota_id: str = ""  # A's quota (Warning 80 %, Reject 100 % of 1 TB)
+    limit_id: str = ""  # its Warning limit
+    uquota_id: str = ""  # owner's personal quota (Reject 100 %)
+    ulimit_id: str = ""  # its Reject limit
     v2_headers: dict[str, dict[str, str]] = field(default_factory=dict)
     api_headers: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -93,6 +97,10 @@ class World:
             "key": "user:nobody",
             "upload": self.upload,
             "job_id": self.job,
+            "quota_id": self.quota_id,
+            "limit_id": self.limit_id,
+            "uquota_id": self.uquota_id,
+            "ulimit_id": self.ulimit_id,
             "path": "swagger-ui/favicon.png",  # a file under the REST API's /static mount
             **self.policies,
         }
@@ -215,6 +223,29 @@ class World:
         await self.env.team(name, "readers", "member", self.users["member"].name, who=owner)
         return {"org": name}
 
+    async def fresh_quota(self) -> dict[str, str]:
+        """A new organization with a quota (one quota per namespace) and no limits."""
+        org = (await self.fresh_org())["org"]
+        r = await self.env.api(
+            "POST",
+            f"/organization/{org}/quota",
+            self.env.admin,
+            json_body={"limit_bytes": 10**12},
+            expect=201,
+        )
+        return {"org": org, "quota_id": str(r.json()["id"])}
+
+    async def fresh_quota_limit(self) -> dict[str, str]:
+        found = await self.fresh_quota()
+        r = await self.env.api(
+            "POST",
+            f"/organization/{found['org']}/quota/{found['quota_id']}/limit",
+            self.env.admin,
+            json_body={"type": "Warning", "threshold_percent": 60},
+            expect=201,
+        )
+        return {**found, "limit_id": str(r.json()["id"])}
+
     async def fresh_upload(self) -> dict[str, str]:
         r = await self.env.client.post(f"/v2/{self.repo}/blobs/uploads/", headers=self.env.admin.auth)
         assert r.status_code == 202, r.text
@@ -331,6 +362,30 @@ async def build_world(env: Env) -> World:
     for key in ("prune_org", "prune_user", "prune_repo", "imm_org", "imm_user", "imm_repo"):
         world.policies.update(await world.fresh_policy(key))
     world.job = (await world.fresh_job())["job_id"]
+    r = await env.api(
+        "POST", f"/organization/{org_a}/quota", env.admin, json_body={"limit_bytes": 10**12}, expect=201
+    )
+    world.quota_id = str(r.json()["id"])
+    r = await env.api(
+        "POST",
+        f"/organization/{org_a}/quota/{world.quota_id}/limit",
+        env.admin,
+        json_body={"type": "Warning", "threshold_percent": 80},
+        expect=201,
+    )
+    world.limit_id = str(r.json()["id"])
+    await env.api(
+        "POST",
+        f"/organization/{org_a}/quota/{world.quota_id}/limit",
+        env.admin,
+        json_body={"type": "Reject", "threshold_percent": 100},
+        expect=201,
+    )
+    personal_quota = await env.services.quotas.set(
+        owner.name, 10**12, reject_percent=100, warning_percent=None, actor=None
+    )
+    world.uquota_id = str(personal_quota.id)
+    world.ulimit_id = str(personal_quota.limits[0].id)
     for p in PRINCIPALS:
         if p == "anon":
             world.api_headers[p] = {}

@@ -20,6 +20,7 @@ from moorage.registry.autoprune import AutoPruner
 from moorage.registry.lifecycle import TagLifecycle
 from moorage.registry.manifests import Manifests
 from moorage.registry.policies import Policies
+from moorage.registry.quotas import Quotas
 from moorage.registry.repositories import Repositories
 from moorage.registry.tags import Tags
 
@@ -48,3 +49,4 @@ class ApiContext:
     policies: Policies
     autoprune: AutoPruner
     jobs: JobQueue
+    quotas: Quotas

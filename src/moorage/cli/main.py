@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup, TyperOption
 
 from moorage import __version__
-from moorage.cli import gc, jobs, logs, orgs, permissions, repos, robots, tags, users
+from moorage.cli import gc, jobs, logs, orgs, permissions, quotas, repos, robots, tags, users
 from moorage.cli.common import (
     ConfigOpt,
     DataDirOpt,
@@ -115,6 +115,7 @@ app.add_typer(repos.app, name="repo")
 app.add_typer(tags.app, name="tag")
 app.add_typer(permissions.permission_app, name="permission")
 app.add_typer(permissions.prototype_app, name="prototype")
+app.add_typer(quotas.app, name="quota")
 app.command("logs")(logs.logs)
 app.command("gc")(gc.gc)
 app.add_typer(jobs.app, name="jobs")

@@ -213,6 +213,20 @@ class Settings(BaseSettings):
     autoprune_enabled: bool = Field(
         True, description="run the auto-prune policies (autoprune.run) on a schedule"
     )
+    default_quota_bytes: int = Field(
+        0,
+        ge=0,
+        le=2**62,
+        description="storage quota of every namespace without its own (Quay's "
+        "DEFAULT_SYSTEM_REJECT_QUOTA_BYTES): pushes that would exceed it are refused; 0: no default quota",
+    )
+    default_quota_warning_percent: int = Field(
+        0,
+        ge=0,
+        le=100,
+        description="with default_quota_bytes: a quota_warning event when a namespace's usage crosses this "
+        "percent of the default quota; 0: no warning",
+    )
 
     # -- accounts and security
     secret_key: str | None = Field(

@@ -12,6 +12,7 @@ from moorage.domain.actor import Actor
 from moorage.domain.digest import Digest
 from moorage.domain.errors import BlobUnknown
 from moorage.registry.cache import ReadCache
+from moorage.registry.quota_accounting import QuotaAccounting
 from moorage.registry.repositories import Repositories
 from moorage.registry.sql import link_blob, lock_digests, lock_repository
 from moorage.registry.types import BlobInfo
@@ -19,10 +20,13 @@ from moorage.storage.base import StorageDriver
 
 
 class Blobs:
-    def __init__(self, db: Database, storage: StorageDriver, repositories: Repositories) -> None:
+    def __init__(
+        self, db: Database, storage: StorageDriver, repositories: Repositories, quota: QuotaAccounting
+    ) -> None:
         self.db = db
         self.storage = storage
         self.repositories = repositories
+        self.quota = quota
 
     async def stat(self, repository: str, digest: Digest) -> BlobInfo | None:
         """The blob if it is linked to ``repository``."""
@@ -71,6 +75,8 @@ class Blobs:
             if blob_id is None:
                 return None
             await link_blob(s, repo.id, int(blob_id), datetime.now(UTC))
+            # a mount into another namespace counts there (and may be refused: QuotaExceeded)
+            await self.quota.links_added(s, [(repo.id, blob_id)])
             self.repositories.touch(s, target)
         return found
 
@@ -91,6 +97,7 @@ class Blobs:
             )
             if res.rowcount == 0:  # type: ignore[attr-defined]
                 raise BlobUnknown("blob unknown to registry", {"digest": str(digest)})
+            await self.quota.links_removed(s, [(repo.id, blob_id)])
             await self.repositories.audit.add(
                 s, "delete_blob", actor, repository=repository, digest=str(digest)
             )

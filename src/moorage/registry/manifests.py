@@ -37,6 +37,7 @@ from moorage.domain.mediatypes import OCI_CONFIG
 from moorage.domain.reference import is_valid_tag, validate_tag
 from moorage.registry.cache import ReadCache
 from moorage.registry.immutability import check_tag_change, check_tags_change
+from moorage.registry.quota_accounting import QuotaAccounting
 from moorage.registry.repositories import Repositories
 from moorage.registry.sql import (
     ended_at,
@@ -79,11 +80,13 @@ class Manifests:
         repositories: Repositories,
         max_bytes: int,
         storage: StorageDriver | None = None,
+        quota: QuotaAccounting | None = None,
     ) -> None:
         self.db = db
         self.repositories = repositories
         self.max_bytes = max_bytes
         self.storage = storage
+        self.quota = quota
 
     # -- read path: one indexed query, no ORM objects
     async def get(self, repository: str, reference: str) -> ManifestRecord:
@@ -166,6 +169,8 @@ class Manifests:
             repo = await self.repositories.ensure_in(s, repository, actor)
             await _lock(s, repo.id, repository)  # the checks below hold until commit
             await lock_digests(s, [str(digest)])  # ordered with garbage collection of this manifest
+            if self.quota is not None:
+                await self.quota.check_not_over(s, repo.id)
             blob_ids = await self._check_blobs(s, repo.id, parsed)
             child_ids = await self._check_children(s, repo.id, parsed)
             manifest_id = await self._store(s, digest, raw, parsed)

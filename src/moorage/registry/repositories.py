@@ -11,13 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from moorage.audit import AuditLog
 from moorage.db.engine import Database
-from moorage.db.models import Namespace, Repository, Tag
+from moorage.db.models import Namespace, Repository, RepositoryBlob, Tag
 from moorage.db.unit_of_work import unit_of_work
 from moorage.domain.actor import Actor
 from moorage.domain.errors import Conflict, InvalidInput, NameUnknown, NotFound
 from moorage.domain.reference import namespace_of, validate_name
 from moorage.registry.cache import ReadCache
 from moorage.registry.catalog import Visibility, visibility_filter
+from moorage.registry.quota_accounting import QuotaAccounting
 from moorage.registry.sql import insert_ignore_returning_id, live_tag
 from moorage.registry.types import RepositoryInfo
 
@@ -51,10 +52,11 @@ def _no_namespace_message(name: str) -> str:
 
 
 class Repositories:
-    def __init__(self, db: Database, cache: ReadCache, audit: AuditLog) -> None:
+    def __init__(self, db: Database, cache: ReadCache, audit: AuditLog, quota: QuotaAccounting) -> None:
         self.db = db
         self.cache = cache
         self.audit = audit
+        self.quota = quota
         self._on_create: list[CreationHook] = []
 
     def on_create(self, hook: CreationHook) -> None:
@@ -232,10 +234,22 @@ class Repositories:
             await self.audit.add(s, "set_repo_description", actor, repository=name)
 
     async def delete(self, name: str, actor: Actor | None) -> None:
-        """Delete a repository with its tags and links; blobs no longer referenced become garbage."""
+        """Delete a repository with its tags and links; blobs no longer referenced become garbage.
+
+        The namespace's quota usage drops by the blobs no other repository of the namespace holds."""
         async with self.db.write() as s:
-            res = await s.execute(delete(Repository).where(Repository.name == name))
-            if res.rowcount == 0:  # type: ignore[attr-defined]
+            # FOR UPDATE first (before the usage lock): uploads linking into this repository hold a
+            # key-share lock on it and then take the usage lock, so this order cannot deadlock
+            stmt = select(Repository.id).where(Repository.name == name)
+            if s.get_bind().dialect.name == "postgresql":
+                stmt = stmt.with_for_update()
+            repo_id = (await s.execute(stmt)).scalar()
+            if repo_id is None:
                 raise NotFound(f"no repository named {name!r}")
+            linked = select(RepositoryBlob.blob_id).where(RepositoryBlob.repository_id == repo_id)
+            blob_ids = list((await s.execute(linked)).scalars())
+            await s.execute(delete(RepositoryBlob).where(RepositoryBlob.repository_id == repo_id))
+            await self.quota.links_removed(s, [(repo_id, b) for b in blob_ids])
+            await s.execute(delete(Repository).where(Repository.id == repo_id))
             await self.audit.add(s, "delete_repo", actor, repository=name)
             self.touch(s, name)

@@ -10,6 +10,7 @@ changes nothing. Completion on any process verifies the digest from the saved ha
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from moorage.domain.errors import (
     RangeInvalid,
     RegistryError,
 )
+from moorage.registry.quota_accounting import QuotaAccounting, QuotaExceeded
 from moorage.registry.repositories import Repositories
 from moorage.registry.sql import insert_ignore, link_blob, lock_digests
 from moorage.registry.types import BlobInfo, UploadInfo
@@ -50,10 +52,13 @@ def _registry_error(exc: UploadError) -> RegistryError:
 
 
 class Uploads:
-    def __init__(self, db: Database, storage: StorageDriver, repositories: Repositories) -> None:
+    def __init__(
+        self, db: Database, storage: StorageDriver, repositories: Repositories, quota: QuotaAccounting
+    ) -> None:
         self.db = db
         self.storage = storage
         self.repositories = repositories
+        self.quota = quota
 
     async def start(self, repository: str, actor: Actor | None) -> UploadInfo:
         """Begin an upload. Its state (which repository, who) lives beside its bytes in storage, so
@@ -113,18 +118,33 @@ class Uploads:
                 raise RangeInvalid(
                     f"chunk starts at {start} but the upload has {info.size} bytes", {"size": info.size}
                 )
+        # the quota is decided before the bytes become a blob: a refused blob leaves no file and no row
+        try:
+            async with self.db.read() as s:
+                await self.quota.check_room(s, repository, str(digest), info.size)
+        except QuotaExceeded:
+            await self._drop_quietly(upload_id)
+            raise
         try:
             async with self.db.write() as s:
                 # The blob file appears and its row is written under the digest's lock, so garbage
                 # collection (which deletes a file only under that lock and only when no row exists)
                 # can never remove the file of a row this commits (registry/sql.py lock_digests).
                 await lock_digests(s, [str(digest)])
-                size = await self.storage.commit_upload(upload_id, digest, offset=info.size)
                 repo = await self.repositories.ensure_in(s, repository, actor)
-                await insert_ignore(s, Blob, {"digest": str(digest), "size": size})
+                await insert_ignore(s, Blob, {"digest": str(digest), "size": info.size})
                 blob_id = (await s.execute(select(Blob.id).where(Blob.digest == str(digest)))).scalar_one()
                 await link_blob(s, repo.id, blob_id, datetime.now(UTC))
+                # counted under the namespace's lock, so two racing uploads cannot both squeeze in
+                await self.quota.links_added(s, [(repo.id, blob_id)])
+                # the rename happens inside the transaction: a refusal or a failed rename rolls the
+                # rows back, and a crash after the rename leaves at most an orphan file (never a
+                # row without its bytes)
+                size = await self.storage.commit_upload(upload_id, digest, offset=info.size)
                 self.repositories.touch(s, repository)
+        except QuotaExceeded:
+            await self._drop_quietly(upload_id)
+            raise
         except UploadDigestMismatch as exc:
             await self._drop(upload_id)
             raise DigestInvalid(
@@ -138,6 +158,10 @@ class Uploads:
     async def cancel(self, repository: str, upload_id: str) -> None:
         await self.get(repository, upload_id)
         await self._drop(upload_id)
+
+    async def _drop_quietly(self, upload_id: str) -> None:
+        with contextlib.suppress(UploadError):
+            await self.storage.cancel_upload(upload_id)
 
     async def _drop(self, upload_id: str) -> None:
         try:

@@ -22,6 +22,7 @@ from moorage.registry.blobs import Blobs
 from moorage.registry.lifecycle import TagLifecycle
 from moorage.registry.manifests import Manifests
 from moorage.registry.policies import Policies
+from moorage.registry.quotas import Quotas
 from moorage.registry.referrers import Referrers
 from moorage.registry.repositories import Repositories
 from moorage.registry.tags import Tags
@@ -74,3 +75,4 @@ class UiContext:
     policies: Policies
     autoprune: AutoPruner
     jobs: JobQueue
+    quotas: Quotas

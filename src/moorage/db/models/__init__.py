@@ -11,6 +11,7 @@ from moorage.db.models.organization import Team, TeamMember
 from moorage.db.models.outbox import OutboxEntry
 from moorage.db.models.permission import DefaultPermission, RepositoryPermission
 from moorage.db.models.policy import AutoPrunePolicy, ImmutabilityPolicy
+from moorage.db.models.quota import NamespaceBlob, NamespaceQuota, NamespaceUsage, QuotaLimit
 from moorage.db.models.repository import Repository
 from moorage.db.models.robot import Robot
 from moorage.db.models.session import Invitation, UiSession
@@ -33,10 +34,14 @@ __all__ = [
     "ManifestBlob",
     "ManifestChild",
     "Namespace",
+    "NamespaceBlob",
+    "NamespaceQuota",
+    "NamespaceUsage",
     "OAuthApplication",
     "OAuthAuthorizationCode",
     "OAuthToken",
     "OutboxEntry",
+    "QuotaLimit",
     "Repository",
     "RepositoryBlob",
     "RepositoryManifest",

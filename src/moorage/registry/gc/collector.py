@@ -54,6 +54,7 @@ from moorage.registry.gc.rows import (
     not_live_blob,
     not_live_manifest,
 )
+from moorage.registry.quota_accounting import QuotaAccounting
 from moorage.registry.sql import lock_digests, lock_repository
 from moorage.storage.base import StorageDriver
 
@@ -86,6 +87,7 @@ class GarbageCollector:
         on_report: Callable[[GcReport], None] | None = None,
         pause_after_commit: Path | None = None,
         delete_attempts: int = 3,
+        quota: QuotaAccounting | None = None,
     ) -> None:
         self.db = db
         self.storage = storage
@@ -98,6 +100,7 @@ class GarbageCollector:
         # create this file and wait (a test kills the process there, before any file is deleted)
         self.pause_after_commit = pause_after_commit
         self.delete_attempts = delete_attempts
+        self.quota = quota
 
     # ------------------------------------------------------------------ the liveness rule (SQL)
     async def _windows(self, s: AsyncSession) -> list[int]:
@@ -397,7 +400,7 @@ class GarbageCollector:
                         .all()
                     )
                     deleted = await delete_blob_rows(
-                        s, repository_id=repo_id, link_blob_ids=dead_b, cutoff=cutoff
+                        s, repository_id=repo_id, link_blob_ids=dead_b, cutoff=cutoff, quota=self.quota
                     )
                     if dead_m or deleted.links:
                         unit_of_work(s).invalidate(repo_name)  # cached reads of it end at commit

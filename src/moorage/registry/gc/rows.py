@@ -24,6 +24,7 @@ from moorage.db.models import (
     RepositoryBlob,
     RepositoryManifest,
 )
+from moorage.registry.quota_accounting import QuotaAccounting
 
 _MARK = MetaData()
 GC_LIVE = Table(
@@ -84,6 +85,7 @@ async def delete_blob_rows(
     link_blob_ids: Sequence[int] = (),
     blob_ids: Sequence[int] = (),
     cutoff: datetime | None = None,
+    quota: QuotaAccounting | None = None,
 ) -> DeletedBlobRows:
     """THE one place where repository_blob and blob rows are deleted (quota accounting hooks here).
 
@@ -96,6 +98,7 @@ async def delete_blob_rows(
     - the blob rows in ``blob_ids`` that no repository links and no manifest references any more
       (the caller holds the digests' locks, ``lock_digests``).
 
+    ``quota`` uncounts the deleted links from their namespace's usage in the same transaction.
     Returns exactly what was deleted, with sizes, so a namespace's usage can drop by the blobs it no
     longer holds: after the links of a repository are deleted, a blob counts against the namespace
     only while another repository of the namespace still links it. Files are not touched here; the
@@ -114,6 +117,8 @@ async def delete_blob_rows(
         if gone:
             sizes = dict((await s.execute(select(Blob.id, Blob.size).where(Blob.id.in_(gone)))).all())
             links = [(repository_id, int(b), int(sizes.get(b, 0))) for b in gone]
+            if quota is not None:  # the namespace's usage drops by the blobs it no longer holds
+                await quota.links_removed(s, [(repository_id, int(b)) for b in gone])
     if blob_ids:
         stmt2 = (
             delete(Blob)

@@ -16,6 +16,7 @@ from moorage.ui.pages import (
     org_teams,
     orgs,
     policies,
+    quotas,
     repos,
     robots,
 )
@@ -35,5 +36,6 @@ MODULES = (
     admin,
     admin_registry,
     admin_jobs,
+    quotas,
     oauth,
 )

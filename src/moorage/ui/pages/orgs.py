@@ -17,6 +17,7 @@ from moorage.registry.lifecycle import human_duration, window_choices
 from moorage.registry.policies import Scope
 from moorage.ui.pages.org_common import OrgView, load_org, readable
 from moorage.ui.pages.policy_common import policy_variables
+from moorage.ui.pages.quotas import namespace_bar
 from moorage.ui.web import (
     actor,
     ctx,
@@ -62,6 +63,7 @@ async def org_repositories(request: Request) -> Response:
     variables["can_create"] = view.can_create
     if _wants_list_only(request):
         return render(request, "org_repo_list.html", **variables)
+    variables["quota"] = await namespace_bar(ctx(request), view.name)  # members read it (as the API)
     return render(request, "org_repositories.html", org=view, current="repositories", **variables)
 
 
@@ -78,6 +80,10 @@ async def user_namespace(request: Request) -> Response:
     variables["can_create"] = await c.authorizer.can_create_in(p, user.username)
     if _wants_list_only(request):
         return render(request, "org_repo_list.html", **variables)
+    is_me = not p.is_robot and p.name == user.username
+    # a user's usage and quota are theirs (and the superusers') to see, as GET /api/v1/user/quota
+    if is_me or (p.superuser and p.has_scope("super:user")):
+        variables["quota"] = await namespace_bar(c, user.username)
     return render(
         request,
         "org_user.html",

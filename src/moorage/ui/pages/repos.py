@@ -33,6 +33,7 @@ from moorage.domain.labels import DurationError, parse_duration
 from moorage.domain.reference import is_valid_tag
 from moorage.registry.types import ReferrerDescriptor, TagRow
 from moorage.ui.pages import repo_admin, repo_history, repo_manifest
+from moorage.ui.pages.quotas import repository_bar
 from moorage.ui.pages.repo_common import (
     RepoView,
     load_repo,
@@ -42,7 +43,7 @@ from moorage.ui.pages.repo_common import (
     referrer_kind,
     with_query,
 )
-from moorage.ui.web import actor, ctx, field, form, is_htmx, page, page_cursor, redirect, render
+from moorage.ui.web import actor, ctx, field, form, is_htmx, me, page, page_cursor, redirect, render
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,7 @@ async def _tags_page(
     }
     if is_htmx(request) and request.headers.get("hx-target") == "tag-list":
         return render(request, "repo_tags_list.html", status=status, **variables)
+    variables["quota"] = await repository_bar(c, view.name, me(request))
     return render(request, "repo_tags.html", status=status, **variables)
 
 

@@ -4,7 +4,7 @@ Both belong to a namespace (organization or user) or, when ``repository_id`` is 
 repository of it; both are named by a uuid in the API, as in Quay.
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-03 14:30:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
