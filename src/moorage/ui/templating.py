@@ -51,7 +51,7 @@ def shortdigest(digest: str | None, length: int = 12) -> str:
     return f"{algo}:{hexpart[:length]}" if hexpart else digest[:length]
 
 
-def build_environment() -> Environment:
+def build_environment(static_versions: dict[str, str] | None = None) -> Environment:
     env = Environment(
         loader=PackageLoader("moorage.ui", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -61,4 +61,12 @@ def build_environment() -> Environment:
     env.filters["filesize"] = filesize
     env.filters["ago"] = ago
     env.filters["shortdigest"] = shortdigest
+    versions = static_versions or {}
+
+    def static(name: str) -> str:
+        """The address of a shipped static file, versioned by its content (cached as immutable)."""
+        version = versions.get(name)
+        return f"/static/{name}?v={version}" if version else f"/static/{name}"
+
+    env.globals["static"] = static
     return env

@@ -48,7 +48,9 @@
   // Forms with data-confirm ask first; data-confirm-name makes the user type a name.
   document.addEventListener("submit", function (ev) {
     var f = ev.target;
+    // one form may serve every row of a table: {value} is the value of the button that submitted
     var msg = f.getAttribute("data-confirm");
+    if (msg && ev.submitter) { msg = msg.replace("{value}", ev.submitter.value); }
     if (msg && !window.confirm(msg)) { ev.preventDefault(); }
   }, true);
 
