@@ -16,7 +16,7 @@ from moorage.domain.errors import ManifestUnknown, NameUnknown
 from moorage.domain.reference import validate_tag
 from moorage.registry.cache import ReadCache
 from moorage.registry.repositories import Repositories
-from moorage.registry.sql import lock_repository
+from moorage.registry.sql import live_tag, lock_repository
 from moorage.registry.types import TagChange, TagRecord, TagRow
 
 _DELETE_KINDS = ("delete_tag", "delete_manifest")
@@ -28,11 +28,20 @@ def content_size() -> ScalarSelect[int]:
     distinct blobs (config and layers) it references and, for an index, those of its child
     manifests, counted once each. The manifest documents themselves are not counted, as in Quay;
     so a repository holding one tag has the size of that tag (``Usage.repository_stats``)."""
-    children = select(ManifestChild.child_id).where(ManifestChild.manifest_id == Manifest.id)
-    blob_ids = select(ManifestBlob.blob_id).where(
-        or_(ManifestBlob.manifest_id == Manifest.id, ManifestBlob.manifest_id.in_(children))
+    children = (
+        select(ManifestChild.child_id).where(ManifestChild.manifest_id == Manifest.id).correlate(Manifest)
     )
-    return select(func.coalesce(func.sum(Blob.size), 0)).where(Blob.id.in_(blob_ids)).scalar_subquery()
+    blob_ids = (
+        select(ManifestBlob.blob_id)
+        .where(or_(ManifestBlob.manifest_id == Manifest.id, ManifestBlob.manifest_id.in_(children)))
+        .correlate(Manifest)  # the outer query's manifest, two levels up
+    )
+    return (
+        select(func.coalesce(func.sum(Blob.size), 0))
+        .where(Blob.id.in_(blob_ids))
+        .correlate(Manifest)
+        .scalar_subquery()
+    )
 
 
 class Tags:
@@ -51,6 +60,39 @@ class Tags:
         names = await self._fetch(repository, n, last)
         cache.put(repository, key, gen, names)
         return names
+
+    async def pointing_at(
+        self, repository: str, digest: str, limit: int = 200
+    ) -> tuple[builtins.list[str], builtins.list[tuple[str, str]]]:
+        """The live tags of ``repository`` naming ``digest`` directly, and ``(tag, index digest)``
+        for the live tags naming an index that lists it (a platform's manifest is pulled that way)."""
+        now = datetime.now(UTC)
+        in_repo = select(Repository.id).where(Repository.name == repository).scalar_subquery()
+        target = select(Manifest.id).where(Manifest.digest == digest).scalar_subquery()
+        direct = (
+            select(Tag.name)
+            .where(Tag.repository_id == in_repo, Tag.manifest_id == target, live_tag(now))
+            .order_by(Tag.name)
+            .limit(limit)
+        )
+        parents = (
+            select(Tag.name, Manifest.digest)
+            .join(Manifest, Manifest.id == Tag.manifest_id)
+            .join(ManifestChild, ManifestChild.manifest_id == Manifest.id)
+            .where(Tag.repository_id == in_repo, ManifestChild.child_id == target, live_tag(now))
+            .order_by(Tag.name)
+            .limit(limit)
+        )
+        async with self.db.read() as s:
+            names = list((await s.execute(direct)).scalars())
+            via = [(r[0], r[1]) for r in (await s.execute(parents)).all()]
+        return names, via
+
+    async def content_size(self, digest: str) -> int:
+        """The size of one manifest as every list shows it (:func:`content_size`)."""
+        async with self.db.read() as s:
+            size = (await s.execute(select(content_size()).where(Manifest.digest == digest))).scalar()
+        return int(size or 0)
 
     async def _fetch(self, repository: str, n: int | None, last: str | None) -> builtins.list[str] | None:
         stmt = (

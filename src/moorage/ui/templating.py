@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from moorage.ui.markdown import markdown_renderer
+
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
 
@@ -61,6 +63,7 @@ def build_environment(static_versions: dict[str, str] | None = None) -> Environm
     env.filters["filesize"] = filesize
     env.filters["ago"] = ago
     env.filters["shortdigest"] = shortdigest
+    env.filters["markdown"], env.filters["markdown_text"] = markdown_renderer()
     versions = static_versions or {}
 
     def static(name: str) -> str:
