@@ -194,9 +194,11 @@ async def test_detail_lists_its_tags_and_matches_history_to_layers(
         flags=re.S,
     )
     assert [int(n) for n, _, _ in steps] == [1, 2, 3, 4]
-    assert short(layers[0]) in steps[0][2] and "1: " in text_of(steps[0][2])
+    assert short(layers[0]) in steps[0][2]
+    assert "1: " in text_of(steps[0][2])
     assert "no layer" in text_of(steps[1][2])
-    assert short(layers[1]) in steps[2][2] and "2: " in text_of(steps[2][2])
+    assert short(layers[1]) in steps[2][2]
+    assert "2: " in text_of(steps[2][2])
     assert "no layer" in text_of(steps[3][2])
     # the total is the size the tags page shows: config and layers
     total = (
