@@ -12,7 +12,7 @@ import time
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 from tests.e2e.browser_fixtures import sign_in
 from tests.support.browser import screenshot
 from tests.support.clients import ClientEnv
@@ -137,7 +137,12 @@ def test_markdown_description_renders_and_runs_nothing(page: Page, ui_server: Re
     with _api(ui_server) as api:
         assert api.put(f"/repository/{repo}", json={"description": description}).status_code == 200
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def record(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", record)
     sign_in(page, ui_server.admin, ui_server.password)
     page.goto(f"/repository/{repo}")
     block = page.locator(".repo-description")
