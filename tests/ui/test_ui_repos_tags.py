@@ -115,6 +115,12 @@ async def test_filter_and_pages_over_many_tags(env: Env, browser: BrowserFactory
     # sorted by name on request: every tag once, in name order, over several pages
     assert await walk(f"/repository/{repo}?sort=name") == all_names
     assert len(all_names) > 2 * page_size
+    # the name filter keeps the chosen order
+    assert (
+        '<input type="hidden" name="sort" value="name">'
+        in (await b.get(f"/repository/{repo}?sort=name")).text
+    )
+    assert 'name="sort"' not in (await b.get(f"/repository/{repo}")).text
     # by default the last modified come first: the reverse of the order they were created in
     assert await walk(f"/repository/{repo}") == list(reversed(["base", *names]))
     # filter by part of the name: a whole page, and an htmx request gets only the list
