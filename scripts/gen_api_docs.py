@@ -145,21 +145,28 @@ few changes. The differences:
   `GET .../permissions/user/` lists users and robots. Moorage keeps a third kind, `robot`, as an
   alias (`/permissions/robot/{ns+short}` lists only robots). Lists answer Quay's object keyed by
   name, `{"permissions": {"alice": {"role", "name", "is_robot", ...}}}`, unpaginated;
-  `?shape=list` answers Moorage's array with `next_page` instead. Each grant also carries `kind`;
-  Quay's `avatar` and `is_org_member` are not sent.
+  `?shape=list` answers Moorage's array with `next_page` instead. Each grant also carries `kind`.
+  Grants carry Quay's `avatar` and, for users and robots on an organization's repository,
+  `is_org_member` (robots: always `true`); where Quay leaves `is_org_member` out (a user's own
+  repository, teams) Moorage answers `null`.
 - **Default permissions** (prototypes) show a robot delegate as Quay does (`kind: user`,
   `is_robot: true`), without `avatar`/`is_org_member`; `activating_team` is a Moorage extension.
   Their `id` is a uuid string, as in Quay (the integer ids answered before schema revision 0010
   name nothing any more: list the prototypes again).
 - **Organizations**: `GET /organization/{org}` answers `teams` (by name: `name`, `description`,
   `role`, `member_count`, `can_view`) and `ordered_teams` like Quay, to any member (Quay: the
-  same); Quay's `repo_count`, `is_synced`, `avatar`, invoice and quota keys are not sent, and
+  same) and Quay's `avatar`; Quay's `repo_count`, `is_synced`, invoice and quota keys are not sent, and
   `email` is shown to members too (Quay: administrators only). Moorage adds `role` and `created`.
 - **Entities**: `GET /entities/{prefix}` takes `namespace`, `includeTeams`, `includeOrgs` and
-  answers `{"results": [{"name", "kind", "is_robot", "is_org_member"}]}` like Quay, but needs a
-  signed-in caller (Quay answers anonymous callers too), matches user names by prefix only
-  (at most 10), lists robots of `namespace` only for its members (or its own user), returns no
-  `avatar`, and has no external (LDAP) entities.
+  answers `{"results": [{"name", "kind", "is_robot", "is_org_member", "avatar"}]}` like Quay, to
+  anyone as Quay does (while `anonymous_access` is on); an anonymous caller finds exact user names
+  only (Quay: by prefix, with `PARTIAL_USER_AUTOCOMPLETE`), so accounts cannot be listed without
+  signing in. It matches user names by prefix only (at most 10), lists robots of `namespace` only
+  for its members (or its own user), and has no external (LDAP) entities.
+- **Avatars** (`{"name", "hash", "color", "kind"}` on entities, grants, team members and
+  organizations) hash the lower-cased name with MD5, where Quay hashes the e-mail address for
+  Gravatar: no answer carries a derivative of an e-mail address, and there are no Gravatar
+  images. Quay's `avatar` on users (`GET /user/`), robots and repositories is not sent.
 - **Robot tokens** are returned by create/regenerate and by an administrator's `GET` of one robot
   (as in Quay; `?token=false` leaves it out), but robot lists never carry tokens (Quay's lists do
   unless `token=false`). Robots may have an expiry.
@@ -194,6 +201,11 @@ few changes. The differences:
   one job, `POST .../cancel`, `POST .../retry`) are Moorage's own: Quay has no jobs API (its
   workers are separate processes whose queues the API does not show). Superusers only; a finished
   job cannot be cancelled and only failed or cancelled jobs can be retried (`409`).
+- **Repositories**: Quay's `is_organization`, `is_starred`, `kind`, `status_token`,
+  `tag_expiration_s` and `state` are not sent; Moorage sends `full_name`, `tag_count`, `created`,
+  `role`, `can_write` and `can_admin`. Tag `size` is the sum of the distinct blobs (config and
+  layers) of the manifest and, for an index, of its platforms' manifests (Quay: the manifest's
+  layers only; an index counts 0 there); it matches the web UI and `moorage repo tags`.
 - **Repositories** are created private by default and also on first push, but only inside an
   existing user's or organization's namespace: a push to `nosuchorg/app` or to a bare `app` is
   refused with `NAME_UNKNOWN` ("the namespace 'nosuchorg' does not exist"), for superusers too;
@@ -252,7 +264,7 @@ few changes. The differences:
   "title", "created", "expiration", "last_accessed", "token_code"}}}}`, the list `{{"tokens": [...]}}`,
   one token by uuid `{{"token": {{...}}}}`; OAuth tokens need the `user:admin` scope. Tokens are
   stored hashed, so `token_code` is only in the answer that creates one (Quay also shows it in a
-  `GET` of one token; Moorage answers `null` there and in lists). The list takes `limit` /
+  `GET` of one token; Moorage leaves the key out there, and in lists as Quay does). The list takes `limit` /
   `next_page` but not Quay's `expiring`; a create may set `expiration` (Quay: server-wide expiry
   only); revoke answers `200` (Quay: `204`); each token also carries `token_prefix`.
 - **OAuth applications** follow Quay's newer API.

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from moorage import __version__
 from moorage.asgi.bodies import BodyGuard, BodyLimits
+from moorage.asgi.compression import Compression
 from moorage.audit import AuditLog
 from moorage.authz import Authorizer
 from moorage.authz.permissions import Permissions
@@ -593,12 +594,13 @@ def create_app(settings: Settings) -> ASGIApp:
     def build_api() -> ASGIApp:
         from moorage.api.app import create_api
 
-        return SessionLayer(create_api(api_context(services)), services.sessions, api=True)
+        # compressed text answers for the UI and the REST API only: /v2 never passes through here
+        return Compression(SessionLayer(create_api(api_context(services)), services.sessions, api=True))
 
     def build_ui() -> ASGIApp:
         from moorage.ui.app import create_ui
 
-        return SessionLayer(create_ui(ui_context(services)), services.sessions, api=False)
+        return Compression(SessionLayer(create_ui(ui_context(services)), services.sessions, api=False))
 
     api, ui = _Deferred(build_api), _Deferred(build_ui)
     warm_up.extend((api, ui))

@@ -5,6 +5,7 @@ Each test sends what a Quay client sends and checks the keys and values such a c
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from starlette.types import ASGIApp
 from tests.api.support import Env, Lifespan, User, assert_problem
 from tests.protocol.helpers import bearer
 
+from moorage.api.avatar import PALETTE as AVATAR_PALETTE
 from moorage.app import create_app
 
 API_DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
@@ -45,6 +47,12 @@ async def test_robots_are_users_in_permission_paths(env: Env, uid: str) -> None:
     assert all(p["name"] == name for name, p in perms.items()), perms
     assert (perms[reader.name]["role"], perms[reader.name]["is_robot"]) == ("read", False)
     assert (perms[robot]["role"], perms[robot]["is_robot"]) == ("write", True)
+    # Quay's avatar object, and whether each is in the organization (robots always are)
+    assert perms[reader.name]["avatar"] == avatar_of(reader.name, "user")
+    assert perms[robot]["avatar"] == avatar_of(robot, "robot")
+    assert (perms[reader.name]["is_org_member"], perms[robot]["is_org_member"]) == (False, True)
+    if owner.name in perms:
+        assert perms[owner.name]["is_org_member"] is True
     r = await env.api("GET", f"{base}/user/{robot}", owner, expect=200)
     assert (r.json()["role"], r.json()["is_robot"]) == ("write", True)
     # Moorage's /robot/ path stays an alias for the same grant
@@ -64,6 +72,23 @@ async def test_robots_are_users_in_permission_paths(env: Env, uid: str) -> None:
     await env.api("PUT", f"{base}/team/devs", owner, json_body={"role": "read"}, expect=200)
     r = await env.api("GET", f"{base}/team/", owner, expect=200)
     assert r.json()["permissions"]["devs"]["role"] == "read"
+    assert r.json()["permissions"]["devs"]["avatar"] == avatar_of("devs", "team")
+    # a user's own repository: no organization to be a member of
+    await env.repo(f"{owner.name}/mine", owner)
+    r = await env.api(
+        "PUT",
+        f"/repository/{owner.name}/mine/permissions/user/{reader.name}",
+        owner,
+        json_body={"role": "read"},
+    )
+    assert r.status_code == 200
+    assert r.json()["is_org_member"] is None
+    # organizations and team members carry their avatar too
+    r = await env.api("GET", f"/organization/{org}", owner, expect=200)
+    assert r.json()["avatar"] == avatar_of(org, "org")
+    await env.team(org, "crew", "member", reader.name, who=owner)
+    r = await env.api("GET", f"/organization/{org}/team/crew/members", owner, expect=200)
+    assert [m["avatar"] for m in r.json()["members"]] == [avatar_of(reader.name, "user")]
 
 
 async def test_prototype_delegate_robot_named_as_user(env: Env, uid: str) -> None:
@@ -96,17 +121,32 @@ async def test_prototype_delegate_robot_named_as_user(env: Env, uid: str) -> Non
     assert r.json()["delegate"] == {"name": f"{org}+other", "kind": "user", "is_robot": True}
 
 
+def avatar_of(name: str, kind: str) -> dict[str, str]:
+    """Quay's avatar object: name, an md5 hash (of the name in Moorage), a colour, the kind."""
+    digest = hashlib.md5(name.lower().encode(), usedforsecurity=False).hexdigest()
+    return {"name": name, "hash": digest, "color": AVATAR_PALETTE[int(digest[0], 16)], "kind": kind}
+
+
 async def test_entities_lookup(env: Env, uid: str) -> None:
     owner = await env.user(uid, "own")
     outsider = await env.user(uid, "own2")  # shares the prefix, not the organization
     org = (await env.org(uid, owner)).name
     await env.team(org, "owls", "member", who=owner)
     await env.robot(org, "owlbot", owner)
-    assert (await env.api("GET", "/entities/own")).status_code == 401
+    # anonymous callers may ask, as in Quay, but find exact user names only (no listing by prefix)
+    r = await env.api("GET", "/entities/own", expect=200)
+    assert r.json() == {"results": []}
+    r = await env.api("GET", f"/entities/{owner.name}", params={"namespace": org, "includeTeams": "1"})
+    assert r.status_code == 200
+    assert [(e["name"], e["kind"]) for e in r.json()["results"]] == [(owner.name, "user")]
 
-    # plain lookup: users by prefix, no robots, no teams
+    # plain lookup: users by prefix, no robots, no teams; each with Quay's avatar object
     r = await env.api("GET", f"/entities/own-{uid}", owner, expect=200)
-    assert r.json() == {"results": [{"name": owner.name, "kind": "user", "is_robot": False}]}
+    assert r.json() == {
+        "results": [
+            {"name": owner.name, "kind": "user", "is_robot": False, "avatar": avatar_of(owner.name, "user")}
+        ]
+    }
 
     # inside an organization the caller belongs to: teams, robots, membership, the org itself
     r = await env.api(
@@ -116,21 +156,32 @@ async def test_entities_lookup(env: Env, uid: str) -> None:
         params={"namespace": org, "includeTeams": "true", "includeOrgs": "true"},
         expect=200,
     )
-    results = r.json()["results"]
+    results = [{k: v for k, v in e.items() if k != "avatar"} for e in r.json()["results"]]
     assert {"name": "owls", "kind": "team", "is_org_member": True} in results
     assert {"name": "owners", "kind": "team", "is_org_member": True} in results
     assert {"name": f"{org}+owlbot", "kind": "user", "is_robot": True, "is_org_member": True} in results
+    avatars = {e["name"]: e["avatar"] for e in r.json()["results"]}
+    assert avatars["owls"] == avatar_of("owls", "team")
+    assert avatars[f"{org}+owlbot"] == avatar_of(f"{org}+owlbot", "robot")
     # users are matched across the registry (at most 10): look this test's ones up by full prefix
     for who, is_member in ((owner, True), (outsider, False)):
         r = await env.api("GET", f"/entities/{who.name}", owner, params={"namespace": org}, expect=200)
         assert r.json()["results"] == [
-            {"name": who.name, "kind": "user", "is_robot": False, "is_org_member": is_member}
+            {
+                "name": who.name,
+                "kind": "user",
+                "is_robot": False,
+                "is_org_member": is_member,
+                "avatar": avatar_of(who.name, "user"),
+            }
         ]
     assert all(e["kind"] != "org" for e in results)  # "org-..." does not start with "ow"
     r = await env.api(
         "GET", "/entities/org", owner, params={"namespace": org, "includeOrgs": "true"}, expect=200
     )
-    assert {"name": org, "kind": "org", "is_org_member": True} in r.json()["results"]
+    assert {"name": org, "kind": "org", "is_org_member": True, "avatar": avatar_of(org, "org")} in r.json()[
+        "results"
+    ]
 
     # an outsider sees no teams or robots of the organization, only users
     r = await env.api(
@@ -261,13 +312,15 @@ async def test_app_tokens_in_quay_shapes(env: Env, uid: str) -> None:
     assert {"uuid", "title", "last_accessed", "created", "expiration", "token_code"} <= set(tok)
     assert tok["title"] == "laptop"
     assert len(tok["token_code"]) == 64
-    # the list is {"tokens": [...]}, without the secret
+    # the list is {"tokens": [...]}, without the secret: no token_code key at all, as in Quay
     r = await env.api("GET", "/user/apptoken", user, expect=200)
-    assert [(t["uuid"], t["token_code"]) for t in r.json()["tokens"]] == [(tok["uuid"], None)]
-    # one token by uuid: {"token": {...}}
+    assert [t["uuid"] for t in r.json()["tokens"]] == [tok["uuid"]]
+    assert all("token_code" not in t for t in r.json()["tokens"])
+    # one token by uuid: {"token": {...}}; Quay shows its secret again, Moorage stores only a hash
     r = await env.api("GET", f"/user/apptoken/{tok['uuid']}", user, expect=200)
     assert r.json()["token"]["uuid"] == tok["uuid"]
     assert r.json()["token"]["title"] == "laptop"
+    assert "token_code" not in r.json()["token"]
     # OAuth tokens with Quay's user:admin scope may manage application tokens; others may not
     admin_scope = await env.oauth_token(org, user, ["user:admin"], app_owner=user)
     r = await env.api("POST", "/user/apptoken", bearer(admin_scope), json_body={"title": "ci"}, expect=201)

@@ -8,11 +8,17 @@ from typing import Any
 import pytest
 from tests.api.support import Env, assert_problem
 
+from moorage.api.avatar import avatar
+
 
 def _aware(value: str) -> datetime:
     dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     assert dt.tzinfo is not None, f"timestamp without a time zone: {value!r}"
     return dt
+
+
+def _avatar(name: str, kind: str) -> dict[str, str]:
+    return avatar(name, kind).model_dump()  # type: ignore[arg-type]
 
 
 async def test_organization_team_and_member_shapes(env: Env, uid: str) -> None:
@@ -33,6 +39,7 @@ async def test_organization_team_and_member_shapes(env: Env, uid: str) -> None:
         "role": "admin",
         "is_admin": True,
         "is_member": True,
+        "avatar": _avatar(f"org-{uid}", "org"),
     }
     org = f"org-{uid}"
     r = await env.api("GET", f"/organization/{org}", owner, expect=200)
@@ -46,7 +53,12 @@ async def test_organization_team_and_member_shapes(env: Env, uid: str) -> None:
     )
     assert r.json() == {"name": "devs", "role": "creator", "description": "developers", "member_count": 0}
     r = await env.api("PUT", f"/organization/{org}/team/devs/members/{member.name}", owner, expect=200)
-    assert r.json() == {"name": member.name, "kind": "user", "is_robot": False}
+    assert r.json() == {
+        "name": member.name,
+        "kind": "user",
+        "is_robot": False,
+        "avatar": _avatar(member.name, "user"),
+    }
     r = await env.api("GET", f"/organization/{org}/team", owner, expect=200)
     assert r.json() == {
         "teams": [
@@ -58,7 +70,9 @@ async def test_organization_team_and_member_shapes(env: Env, uid: str) -> None:
     r = await env.api("GET", f"/organization/{org}/team/owners/members", owner, expect=200)
     assert r.json() == {
         "name": "owners",
-        "members": [{"name": owner.name, "kind": "user", "is_robot": False}],
+        "members": [
+            {"name": owner.name, "kind": "user", "is_robot": False, "avatar": _avatar(owner.name, "user")}
+        ],
         "next_page": None,
     }
     r = await env.api("GET", "/user/", member, expect=200)
@@ -132,20 +146,28 @@ async def test_repository_robot_permission_shapes(env: Env, uid: str) -> None:
         json_body={"role": "write"},
         expect=200,
     )
-    assert r.json() == {"kind": "robot", "name": f"{org}+builder", "role": "write", "is_robot": True}
+    robot_grant = {
+        "kind": "robot",
+        "name": f"{org}+builder",
+        "role": "write",
+        "is_robot": True,
+        "avatar": _avatar(f"{org}+builder", "robot"),
+        "is_org_member": True,  # robots of the organization always are (Quay)
+    }
+    assert r.json() == robot_grant
     r = await env.api("GET", f"/organization/{org}/robots/builder/permissions", owner, expect=200)
     assert r.json() == {"permissions": [{"repository": f"{org}/team/app", "role": "write"}]}
     r = await env.api("GET", f"/repository/{org}/team/app/permissions/robot/", owner, expect=200)
     assert r.json() == {
         "permissions": {
-            f"{org}+builder": {"kind": "robot", "name": f"{org}+builder", "role": "write", "is_robot": True}
+            f"{org}+builder": robot_grant,
         }
     }
     r = await env.api(
         "GET", f"/repository/{org}/team/app/permissions/robot/", owner, params={"shape": "list"}, expect=200
     )
     assert r.json() == {
-        "permissions": [{"kind": "robot", "name": f"{org}+builder", "role": "write", "is_robot": True}],
+        "permissions": [robot_grant],
         "next_page": None,
     }
     r = await env.api(

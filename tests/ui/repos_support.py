@@ -99,10 +99,12 @@ IMAGE_CONFIG: dict[str, Any] = {
 }
 
 
-async def push_described_image(env: Env, repo: str, tag: str, who: User) -> tuple[Pushed, str, list[str]]:
+async def push_described_image(
+    env: Env, repo: str, tag: str, who: User, image_config: dict[str, Any] | None = None
+) -> tuple[Pushed, str, list[str]]:
     """An image whose config has labels, environment, entrypoint and history; returns the config digest
     and the layer digests too."""
-    config = json.dumps(IMAGE_CONFIG).encode()
+    config = json.dumps(image_config or IMAGE_CONFIG).encode()
     layers = [b"first layer bytes " * 100, b"second layer " * 300]
     config_digest = await push_blob(env.client, repo, config, who.auth)
     layer_digests = [await push_blob(env.client, repo, layer, who.auth) for layer in layers]

@@ -195,7 +195,7 @@ async def test_usage_logs_filter_and_pages(env: Env, browser: BrowserFactory, ui
     r = await b.get(f"/repository/{repo}/-/logs")
     page = text_of(r.text)
     assert "Permission granted or changed" in page
-    assert f"delegate {bob.name}" in page
+    assert f"delegate: {bob.name}" in page
     assert alice.name in page
     assert len(re.findall(r"Tag created", page)) >= 10
     nxt = re.search(r'href="([^"]+)" rel="next"', r.text)
@@ -207,7 +207,7 @@ async def test_usage_logs_filter_and_pages(env: Env, browser: BrowserFactory, ui
     page = text_of(r.text)
     assert "Push push_repo" in page
     assert "Tag created create_tag" not in page
-    assert f"digest {digest}" in page
-    assert "tag 1.0" in page
+    assert f"digest: {digest}" in page
+    assert "tag: 1.0" in page
     r = await b.get(f"/repository/{repo}/-/logs?kind=delete_repo_permission")
     assert "No permission revoked events" in text_of(r.text)

@@ -4,16 +4,19 @@ referrers), reached by digest or by tag; a missing config does not break it."""
 from __future__ import annotations
 
 import json
+import re
 
 from tests.api.support import Env
 from tests.protocol.helpers import push_image
 from tests.ui.conftest import BrowserFactory
 from tests.ui.repos_support import (
     COSIGN_SIG,
+    IMAGE_CONFIG,
     SPDX,
     push_described_image,
     push_index,
     push_referrer,
+    retag,
 )
 from tests.ui.support import text_of
 
@@ -158,3 +161,78 @@ async def test_unparseable_config_is_said_not_fatal(env: Env, browser: BrowserFa
     r = await b.get(f"/repository/{repo}/-/manifest?tag=1.0", expect=303)
     page = text_of((await b.follow(r)).text)
     assert "The image configuration is not valid JSON." in page
+
+
+async def test_detail_lists_its_tags_and_matches_history_to_layers(
+    env: Env, browser: BrowserFactory, uid: str
+) -> None:
+    alice = await env.user(uid, "alice")
+    repo = f"{alice.name}/steps"
+    history = [
+        {"created_by": "/bin/sh -c #(nop) ADD file:rootfs in /"},
+        {"created_by": "/bin/sh -c #(nop) ENV APP_MODE=production", "empty_layer": True},
+        {"created_by": "RUN make install-app"},
+        {"created_by": '/bin/sh -c #(nop) CMD ["--serve"]', "empty_layer": True},
+    ]
+    image, _, layers = await push_described_image(
+        env, repo, "1.0", alice, {**IMAGE_CONFIG, "history": history}
+    )
+    await retag(env, repo, "stable", image.digest, alice)
+    other = await push_image(env.client, repo, "other", headers=alice.auth)
+    b = await browser(alice)
+    r = await b.get(f"/repository/{repo}/-/manifest/{image.digest}")
+    page = text_of(r.text)
+    # the tags that point here, and not the others
+    tags = re.search(r'<dd class="manifest-tags">(.*?)</dd>', r.text, flags=re.S)
+    assert tags
+    assert re.findall(r">([^<>]+)</a>", tags.group(1)) == ["1.0", "stable"]
+    assert "other" not in text_of(tags.group(1))
+    # each step that made a layer shows that layer, in order; the others say so
+    steps = re.findall(
+        r"<tr>\s*<td class=\"num\">(\d)</td>\s*<td><code>(.*?)</code></td>\s*(.*?)</tr>",
+        r.text.split('class="list build-history"', 1)[1].split("</table>", 1)[0],
+        flags=re.S,
+    )
+    assert [int(n) for n, _, _ in steps] == [1, 2, 3, 4]
+    assert short(layers[0]) in steps[0][2]
+    assert "1: " in text_of(steps[0][2])
+    assert "no layer" in text_of(steps[1][2])
+    assert short(layers[1]) in steps[2][2]
+    assert "2: " in text_of(steps[2][2])
+    assert "no layer" in text_of(steps[3][2])
+    # the total is the size the tags page shows: config and layers
+    total = (
+        len(json.dumps({**IMAGE_CONFIG, "history": history}).encode())
+        + len(b"first layer bytes " * 100)
+        + len(b"second layer " * 300)
+    )
+    assert f"Total size {total / 1024:.1f} KiB (config and layers)" in page, page[page.find("Total size") :][
+        :200
+    ]
+    tags_page = text_of((await b.get(f"/repository/{repo}")).text)
+    assert tags_page.count(f"{total / 1024:.1f} KiB") == 2  # the rows of 1.0 and stable
+    # a platform's manifest names the index tags it is pulled through
+    index = await push_index(env, repo, "multi", alice, ("linux", "amd64", None))
+    child = json.loads(index.manifest)["manifests"][0]["digest"]
+    r = await b.get(f"/repository/{repo}/-/manifest/{child}")
+    assert "no tag points here" in text_of(r.text)
+    assert "through an index: multi" in text_of(r.text)
+    assert other.digest not in r.text
+
+
+async def test_history_that_does_not_add_up_matches_nothing(
+    env: Env, browser: BrowserFactory, uid: str
+) -> None:
+    alice = await env.user(uid, "alice")
+    repo = f"{alice.name}/odd"
+    history = [{"created_by": "only one step that made a layer"}]  # but the manifest has two layers
+    image, _, layers = await push_described_image(
+        env, repo, "1.0", alice, {**IMAGE_CONFIG, "history": history}
+    )
+    b = await browser(alice)
+    r = await b.get(f"/repository/{repo}/-/manifest/{image.digest}")
+    page = text_of(r.text)
+    assert "do not add up to the manifest's 2 layers" in page
+    table = r.text.split('class="list build-history"', 1)[1].split("</table>", 1)[0]
+    assert short(layers[0]) not in table
+    assert "only one step that made a layer" in text_of(table)

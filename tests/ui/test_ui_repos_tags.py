@@ -44,7 +44,7 @@ async def test_tags_tab_shows_tags_digests_sizes_and_pull_commands(
     assert "latest" in page
     assert short(image.digest) in page
     assert f'data-copy="{image.digest}"' in r.text
-    size = len(image.manifest) + len(image.config) + sum(len(layer) for layer in image.layers)
+    size = len(image.config) + sum(len(layer) for layer in image.layers)  # config and layers, as Quay
     assert f"{size / 1024:.1f} KiB" in page
     assert "OCI image" in page
     assert f'data-copy="docker pull {host}/{repo}:1.0"' in r.text
@@ -99,21 +99,36 @@ async def test_filter_and_pages_over_many_tags(env: Env, browser: BrowserFactory
     page_size = env.settings.ui_page_size
     all_names = sorted([*names, "base"])
     b = await browser(alice)
-    seen: list[str] = []
-    url: str | None = f"/repository/{repo}"
-    while url:
-        html = (await b.get(url)).text
-        rows = re.findall(r'class="tag-name" href="[^"]*">([^<]+)</a>', html)
-        assert 0 < len(rows) <= page_size
-        seen += rows
-        nxt = re.search(r'<a class="button small" href="([^"]+)" rel="next">', html)
-        url = nxt.group(1).replace("&amp;", "&") if nxt else None
-    assert seen == all_names  # every tag once, in name order, over several pages
+
+    async def walk(start: str) -> list[str]:
+        seen: list[str] = []
+        url: str | None = start
+        while url:
+            html = (await b.get(url)).text
+            rows = re.findall(r'class="tag-name" href="[^"]*">([^<]+)</a>', html)
+            assert 0 < len(rows) <= page_size
+            seen += rows
+            nxt = re.search(r'<a class="button small" href="([^"]+)" rel="next">', html)
+            url = nxt.group(1).replace("&amp;", "&") if nxt else None
+        return seen
+
+    # sorted by name on request: every tag once, in name order, over several pages
+    assert await walk(f"/repository/{repo}?sort=name") == all_names
     assert len(all_names) > 2 * page_size
+    # the name filter keeps the chosen order
+    assert (
+        '<input type="hidden" name="sort" value="name">'
+        in (await b.get(f"/repository/{repo}?sort=name")).text
+    )
+    assert 'name="sort"' not in (await b.get(f"/repository/{repo}")).text
+    # by default the last modified come first: the reverse of the order they were created in
+    assert await walk(f"/repository/{repo}") == list(reversed(["base", *names]))
     # filter by part of the name: a whole page, and an htmx request gets only the list
     r = await b.get(f"/repository/{repo}?q=release")
-    assert re.findall(r'class="tag-name" href="[^"]*">([^<]+)</a>', r.text) == ["release-1", "release-2"]
-    r = await b.get(f"/repository/{repo}?q=v11", headers={"HX-Request": "true", "HX-Target": "tag-list"})
+    assert re.findall(r'class="tag-name" href="[^"]*">([^<]+)</a>', r.text) == ["release-2", "release-1"]
+    r = await b.get(
+        f"/repository/{repo}?q=v11&sort=name", headers={"HX-Request": "true", "HX-Target": "tag-list"}
+    )
     assert "<html" not in r.text
     assert re.findall(r'class="tag-name" href="[^"]*">([^<]+)</a>', r.text) == [f"v11{i}" for i in range(10)]
     r = await b.get(f"/repository/{repo}?q=nothing-like-this")

@@ -77,7 +77,8 @@ async def test_set_and_clear_a_tag_expiration_on_the_tags_tab(
     repo = f"{alice.name}/app"
     await env.push(repo, "1.0", alice)
     b = await browser(alice)
-    r = await b.get(f"/repository/{repo}")
+    # the tag's own page (the Move dialog of the tags list) sets when it expires
+    r = await b.get(f"/repository/{repo}/-/tags/move?tag=1.0")
     assert 'name="expires_in"' in r.text
     r = await b.post(f"/repository/{repo}/-/tags/expiration", {"tag": "1.0", "expires_in": "1d"}, expect=303)
     assert "Tag 1.0 expires at" in text_of((await b.follow(r)).text)

@@ -18,11 +18,11 @@ import json
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moorage.db.engine import Database
@@ -224,6 +224,29 @@ class AuditLog:
             )
             for r in rows
         ]
+
+    async def daily_counts(self, q: AuditQuery) -> dict[date, int]:
+        """How many entries match ``q`` on each UTC day (for the usage logs' chart); days without
+        any are absent. ``before_id`` and ``limit`` play no part: the whole range is counted."""
+        day = func.date(AuditEntry.created_at)
+        stmt = select(day, func.count(AuditEntry.id)).group_by(day)
+        if q.repository is not None:
+            stmt = stmt.where(AuditEntry.repository == q.repository)
+        if q.namespace is not None:
+            stmt = stmt.where(AuditEntry.namespace == q.namespace)
+        if q.kinds:
+            stmt = stmt.where(AuditEntry.kind.in_(q.kinds))
+        if q.since is not None:
+            stmt = stmt.where(AuditEntry.created_at >= q.since)
+        if q.until is not None:
+            stmt = stmt.where(AuditEntry.created_at < q.until)
+        async with self.db.read() as s:
+            rows = (await s.execute(stmt)).all()
+        out: dict[date, int] = {}
+        for d, n in rows:
+            key = d if isinstance(d, date) else date.fromisoformat(str(d))
+            out[key] = out.get(key, 0) + int(n)
+        return out
 
     async def export(self, q: AuditQuery) -> AsyncIterator[str]:
         """Every matching entry as JSON lines, newest first, in pages."""

@@ -12,6 +12,7 @@ start sessions: the UI's sign-in form and the REST API's ``POST /api/v1/signin``
 
 from __future__ import annotations
 
+import base64
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,9 +35,41 @@ CSRF_COOKIE = "moorage_csrf"  # signed-out visitors' double-submit token
 CSRF_HEADER = "x-csrf-token"
 
 
+MASKED = "m."
+
+
+def mask_token(token: str) -> str:
+    """The CSRF token as a page carries it: XORed with a fresh random pad, so its bytes differ on
+    every page. Pages are sent compressed; a secret that repeats byte for byte beside reflected
+    input would leak through the compressed length (BREACH)."""
+    raw = token.encode()
+    pad = secrets.token_bytes(len(raw))
+    masked = bytes(p ^ r for p, r in zip(pad, raw, strict=True))
+    return MASKED + base64.urlsafe_b64encode(pad + masked).decode().rstrip("=")
+
+
+def _unmask(sent: str) -> str:
+    if not sent.startswith(MASKED):
+        return sent
+    body = sent[len(MASKED) :]
+    try:
+        both = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (ValueError, TypeError):
+        return ""
+    half = len(both) // 2
+    if half == 0 or len(both) != 2 * half:
+        return ""
+    return bytes(p ^ m for p, m in zip(both[:half], both[half:], strict=True)).decode("latin-1")
+
+
 def same_token(a: str | None, b: str | None) -> bool:
-    """Whether a sent CSRF token matches the expected one (both non-empty, constant time)."""
-    return bool(a) and bool(b) and secrets.compare_digest(str(a), str(b))
+    """Whether a sent CSRF token (as issued, or masked by :func:`mask_token`) matches the expected
+    one (both non-empty, constant time)."""
+    if not a or not b:
+        return False
+    return secrets.compare_digest(
+        _unmask(str(a)).encode("latin-1", "replace"), str(b).encode("latin-1", "replace")
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import builtins
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ScalarSelect, Select, and_, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from moorage.audit import AuditQuery
 from moorage.db.engine import Database
-from moorage.db.models import Blob, Manifest, ManifestBlob, Repository, Tag
+from moorage.db.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
 from moorage.domain.actor import Actor
 from moorage.domain.errors import ManifestUnknown, NameUnknown
 from moorage.domain.reference import validate_tag
@@ -21,6 +21,28 @@ from moorage.registry.sql import live_tag, lock_repository
 from moorage.registry.types import TagChange, TagRecord, TagRow
 
 _DELETE_KINDS = ("delete_tag", "delete_manifest")
+TAG_ORDERS = ("name", "newest")
+
+
+def content_size() -> ScalarSelect[int]:
+    """The size of the outer query's ``Manifest`` as every list shows it (tags page, CLI, API): the
+    distinct blobs (config and layers) it references and, for an index, those of its child
+    manifests, counted once each. The manifest documents themselves are not counted, as in Quay;
+    so a repository holding one tag has the size of that tag (``Usage.repository_stats``)."""
+    children = (
+        select(ManifestChild.child_id).where(ManifestChild.manifest_id == Manifest.id).correlate(Manifest)
+    )
+    blob_ids = (
+        select(ManifestBlob.blob_id)
+        .where(or_(ManifestBlob.manifest_id == Manifest.id, ManifestBlob.manifest_id.in_(children)))
+        .correlate(Manifest)  # the outer query's manifest, two levels up
+    )
+    return (
+        select(func.coalesce(func.sum(Blob.size), 0))
+        .where(Blob.id.in_(blob_ids))
+        .correlate(Manifest)
+        .scalar_subquery()
+    )
 
 
 class Tags:
@@ -42,6 +64,40 @@ class Tags:
         ttl = None if soonest is None else (_aware(soonest) - now).total_seconds()
         cache.put(repository, key, gen, names, ttl)
         return names
+
+    async def pointing_at(
+        self, repository: str, digest: str, limit: int = 200
+    ) -> tuple[builtins.list[str], builtins.list[tuple[str, str]]]:
+        """The live tags of ``repository`` naming ``digest`` directly, and ``(tag, index digest)``
+        for the live tags naming an index that lists it (a platform's manifest is pulled that way)."""
+        now = datetime.now(UTC)
+        in_repo = select(Repository.id).where(Repository.name == repository).scalar_subquery()
+        target = select(Manifest.id).where(Manifest.digest == digest).scalar_subquery()
+        direct = (
+            select(Tag.name)
+            .where(Tag.repository_id == in_repo, Tag.manifest_id == target, live_tag(now))
+            .order_by(Tag.name)
+            .limit(limit)
+        )
+        parents = (
+            select(Tag.name, Manifest.digest)
+            .join(Manifest, Manifest.id == Tag.manifest_id)
+            .join(ManifestChild, ManifestChild.manifest_id == Manifest.id)
+            .where(Tag.repository_id == in_repo, ManifestChild.child_id == target, live_tag(now))
+            .order_by(Tag.name)
+            .limit(limit)
+        )
+        async with self.db.read() as s:
+            names = list((await s.execute(direct)).scalars())
+            via = [(r[0], r[1]) for r in (await s.execute(parents)).all()]
+        return names, via
+
+    async def content_size(self, digest: str) -> int:
+        """The size of one manifest as every list shows it (:func:`content_size`)."""
+        async with self.db.read() as s:
+            size = (await s.execute(select(content_size()).where(Manifest.digest == digest))).scalar()
+        return int(size or 0)
+
 
     async def _fetch(
         self, repository: str, n: int | None, last: str | None, now: datetime
@@ -105,20 +161,16 @@ class Tags:
         limit: int,
         after: str | None,
         search: str | None = None,
+        order: str = "name",
     ) -> builtins.list[TagRow]:
-        """Tags with digests, sizes and lifetimes. Active tags in name order (cursor: name); with
-        history, newest change first (cursor: row id). ``search`` keeps names containing it.
+        """Tags with digests, sizes and lifetimes. Active tags in name order (cursor: name) or, with
+        ``order="newest"``, last modified first (cursor: the last row's id); with history, newest
+        change first (cursor: row id). ``search`` keeps names containing it.
 
-        The size is a correlated subquery, computed for the rows of the page only: live tags come in
-        the order of the live-tag index; history rows are chosen first by id alone (see
-        :func:`_history_ids`), then described."""
-        size = (
-            select(func.coalesce(func.sum(Blob.size), 0) + Manifest.size)
-            .select_from(ManifestBlob)
-            .join(Blob, Blob.id == ManifestBlob.blob_id)
-            .where(ManifestBlob.manifest_id == Manifest.id)
-            .scalar_subquery()
-        )
+        The size (:func:`content_size`) is a correlated subquery, computed for the rows of the page
+        only: live tags come in the order of the live-tag index; history rows are chosen first by id
+        alone (see :func:`_history_ids`), then described."""
+        size = content_size()
         stmt = (
             select(
                 Tag.id,
@@ -144,9 +196,20 @@ class Tags:
                 stmt = stmt.where(Tag.name == specific)
             if search:
                 stmt = stmt.where(Tag.name.contains(search, autoescape=True))
-            stmt = stmt.order_by(Tag.name)
-            if after:
-                stmt = stmt.where(Tag.name > after)
+            if order == "newest":
+                stmt = stmt.order_by(Tag.lifetime_start.desc(), Tag.id.desc())
+                if after and after.isdigit():
+                    start = select(Tag.lifetime_start).where(Tag.id == int(after)).scalar_subquery()
+                    stmt = stmt.where(
+                        or_(
+                            Tag.lifetime_start < start,
+                            and_(Tag.lifetime_start == start, Tag.id < int(after)),
+                        )
+                    )
+            else:
+                stmt = stmt.order_by(Tag.name)
+                if after:
+                    stmt = stmt.where(Tag.name > after)
         else:
             before = int(after) if after else None
             ids = _history_ids(repository, limit, before, specific, search)

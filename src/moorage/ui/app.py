@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 import structlog
 from starlette.applications import Starlette
@@ -25,6 +26,28 @@ STATIC = Path(__file__).with_name("static")
 log = structlog.get_logger("moorage.ui")
 
 CSP = b"content-security-policy"
+IMMUTABLE = b"public, max-age=31536000, immutable"
+
+
+def static_versions(directory: Path = STATIC) -> dict[str, str]:
+    """Each static file's version: the start of the SHA-256 of its bytes. Pages link
+    ``/static/NAME?v=VERSION`` (see :func:`moorage.ui.templating.build_environment`), so a changed
+    file gets a new address and the old one may be cached for ever."""
+    return {
+        f.name: hashlib.sha256(f.read_bytes()).hexdigest()[:12]
+        for f in sorted(directory.iterdir())
+        if f.is_file()
+    }
+
+
+def static_cache_control(scope: Scope, versions: dict[str, str]) -> bytes:
+    """``immutable`` for a static file asked for by its current version, else revalidate each time."""
+    name = scope["path"].removeprefix("/static/")
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    wanted = versions.get(name)
+    return IMMUTABLE if wanted is not None and query.get("v") == [wanted] else b"no-cache"
+
+
 SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
@@ -33,8 +56,9 @@ SECURITY_HEADERS = [
 
 
 class _SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, versions: dict[str, str]) -> None:
         self.app = app
+        self.versions = versions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,7 +71,10 @@ class _SecurityHeaders:
                 headers.extend(SECURITY_HEADERS)
                 if not any(name == CSP for name, _ in headers):  # a page may widen its own policy
                     headers.append((CSP, content_security_policy().encode()))
-                if not scope["path"].startswith("/static/"):
+                if scope["path"].startswith("/static/"):
+                    if message["status"] in (200, 304):
+                        headers.append((b"cache-control", static_cache_control(scope, self.versions)))
+                else:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)
@@ -64,7 +91,8 @@ def create_ui(ui: UiContext) -> ASGIApp:
     routes.append(Mount("/static", StaticFiles(directory=str(STATIC)), name="static"))
     app = Starlette(routes=routes)
     app.state.ui = ui
-    app.state.jinja = build_environment()
+    versions = static_versions()
+    app.state.jinja = build_environment(versions)
 
     async def sign_in_first(request: Request, _: Exception) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -113,4 +141,4 @@ def create_ui(ui: UiContext) -> ASGIApp:
     app.add_exception_handler(RegistryError, service_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(Exception, server_error)
-    return _SecurityHeaders(app)
+    return _SecurityHeaders(app, versions)

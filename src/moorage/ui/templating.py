@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from moorage.ui.markdown import markdown_renderer
+
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
 
@@ -69,7 +71,7 @@ def shortdigest(digest: str | None, length: int = 12) -> str:
     return f"{algo}:{hexpart[:length]}" if hexpart else digest[:length]
 
 
-def build_environment() -> Environment:
+def build_environment(static_versions: dict[str, str] | None = None) -> Environment:
     env = Environment(
         loader=PackageLoader("moorage.ui", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -79,4 +81,13 @@ def build_environment() -> Environment:
     env.filters["filesize"] = filesize
     env.filters["ago"] = ago
     env.filters["shortdigest"] = shortdigest
+    env.filters["markdown"], env.filters["markdown_text"] = markdown_renderer()
+    versions = static_versions or {}
+
+    def static(name: str) -> str:
+        """The address of a shipped static file, versioned by its content (cached as immutable)."""
+        version = versions.get(name)
+        return f"/static/{name}?v={version}" if version else f"/static/{name}"
+
+    env.globals["static"] = static
     return env

@@ -22,6 +22,7 @@ from moorage import __version__
 from moorage.domain.actor import Actor
 from moorage.domain.errors import InvalidInput
 from moorage.domain.principal import ANONYMOUS, Principal
+from moorage.identity.sessions import mask_token
 from moorage.ui.context import UiContext
 from moorage.ui.session import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, UNSAFE, same_token
 
@@ -101,7 +102,7 @@ def render(request: Request, template: str, status: int = 200, **variables: Any)
         .render(
             request=request,
             me=me(request),
-            csrf=csrf_token(request),
+            csrf=mask_token(csrf_token(request)),  # a different string on every page (BREACH)
             settings=c.settings,
             registry_host=c.settings.registry_host,
             commands=c.settings.commands,

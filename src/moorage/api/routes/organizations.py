@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field, StrictInt, computed_field
 
 from moorage.api.access import require_org_role
 from moorage.api.auth import ApiCaller, get_ctx, require_scope, signed_in, signed_in_user
+from moorage.api.avatar import Avatar, avatar
 from moorage.api.context import ApiContext
 from moorage.api.errors import also
 from moorage.api.pagination import Page
@@ -42,6 +43,12 @@ class OrgOut(BaseModel):
     role: str | None = Field(None, description="the caller's strongest team role: member, creator or admin")
     is_admin: bool = False
     is_member: bool = False
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def avatar(self) -> Avatar:
+        """Quay's avatar object of the organization."""
+        return avatar(self.name, "org")
 
 
 class OrgSettings(OrgOut):

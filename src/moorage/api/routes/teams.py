@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from moorage.api.access import require_org_role
 from moorage.api.auth import ApiCaller, get_ctx, signed_in, signed_in_user
+from moorage.api.avatar import Avatar, avatar
 from moorage.api.context import ApiContext
 from moorage.api.pagination import Page, paginate
 from moorage.api.partial import given
@@ -39,6 +40,12 @@ class MemberOut(BaseModel):
     name: str
     kind: str
     is_robot: bool
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def avatar(self) -> Avatar:
+        """Quay's avatar object of the member."""
+        return avatar(self.name, "robot" if self.is_robot else "user")
 
 
 class MemberList(BaseModel):

@@ -28,13 +28,22 @@ class AppTokenOut(BaseModel):
     expiration: datetime | None
     last_accessed: datetime | None
     token_prefix: str
-    token_code: str | None = Field(None, description="the secret; shown only once, right after creation")
+
+
+class NewAppTokenOut(AppTokenOut):
+    token_code: str = Field(description="the secret; shown only once, in the answer that created it")
 
 
 class AppTokenEnvelope(BaseModel):
-    """Quay's shape for one token: ``{"token": {...}}``."""
+    """Quay's shape for one token: ``{"token": {...}}`` (without ``token_code``: see NewAppToken)."""
 
     token: AppTokenOut
+
+
+class NewAppTokenEnvelope(BaseModel):
+    """The answer to creating a token: ``{"token": {..., "token_code"}}``, the only one with the secret."""
+
+    token: NewAppTokenOut
 
 
 class AppTokenList(BaseModel):
@@ -50,7 +59,6 @@ def _out(t: AppTokenInfo) -> AppTokenOut:
         expiration=t.expires_at,
         last_accessed=t.last_used_at,
         token_prefix=t.token_prefix,
-        token_code=t.token,
     )
 
 
@@ -71,17 +79,18 @@ async def list_tokens(
 
 @router.post(
     "/user/apptoken",
-    response_model=AppTokenEnvelope,
+    response_model=NewAppTokenEnvelope,
     status_code=201,
     summary="Create an application token (its secret is shown once)",
 )
 async def create_token(
     body: AppTokenIn, caller: ApiCaller = Depends(user_admin), ctx: ApiContext = Depends(get_ctx)
-) -> AppTokenEnvelope:
+) -> NewAppTokenEnvelope:
     t = await ctx.app_tokens.create(
         _user_id(caller), body.title, expires_at=body.expiration, actor=caller.actor
     )
-    return AppTokenEnvelope(token=_out(t))
+    assert t.token is not None  # a new token carries its secret, once
+    return NewAppTokenEnvelope(token=NewAppTokenOut(**_out(t).model_dump(), token_code=t.token))
 
 
 @router.get(

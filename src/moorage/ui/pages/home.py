@@ -26,7 +26,7 @@ from moorage.ui.web import (
 
 
 async def _repository_page(
-    request: Request, visible: Visibility, *, public_only: bool, title: str
+    request: Request, visible: Visibility, *, public_only: bool, title: str, explore: bool = False
 ) -> Response:
     c = ctx(request)
     q = request.query_params.get("q", "").strip()[:255]
@@ -46,10 +46,23 @@ async def _repository_page(
         "next_after": page_cursor(items, limit, lambda d: d.name),
         "title": title,
         "public_only": public_only,
+        "explore": explore,
+        "private_visible": False,
     }
+    p = me(request)
+    if explore and not items and not q and not namespace and not p.is_anonymous:
+        # no public repository: say whether the caller has private ones to see (a superuser: all)
+        mine = await c.repositories.list(
+            await c.authorizer.catalog_visibility(p),
+            namespace=None,
+            public_only=False,
+            search=None,
+            limit=1,
+            after=None,
+        )
+        variables["private_visible"] = bool(mine)
     if is_htmx(request) and request.headers.get("hx-target") == "repo-list":
         return render(request, "_repo_list.html", **variables)
-    p = me(request)
     orgs = []
     if not p.is_anonymous and not p.is_robot:
         orgs = await c.organizations.find(member_user_id=p.id, limit=200, after=None)
@@ -71,7 +84,9 @@ async def explore(request: Request) -> Response:
     p = me(request)
     if p.is_anonymous and not c.settings.anonymous_access:
         return redirect(request, "/signin?next=/explore")
-    return await _repository_page(request, Visibility(public=True), public_only=True, title="Explore")
+    return await _repository_page(
+        request, Visibility(public=True), public_only=True, title="Explore", explore=True
+    )
 
 
 async def creatable_namespaces(request: Request, p: Principal) -> list[str]:

@@ -85,3 +85,22 @@ def readable(exc: ServiceError | RegistryError) -> tuple[str, int]:
     text = err.detail.strip() or err.title
     text = text[:1].upper() + text[1:]
     return (text if text.endswith((".", "?", "!")) else text + "."), err.status
+
+
+async def resolve_delegate_kind(request: Request, namespace: str, kind: str, name: str) -> str:
+    """The kind a name typed into a permission form really has, when the chosen kind does not fit:
+    ``ns+x`` is a robot; a name that is no user but a team of the organization is that team, and
+    the other way round. So a team typed while "user" was selected is found, not refused; a name
+    that fits the chosen kind keeps it, and an unknown name is left for the service to refuse."""
+    if kind not in ("user", "team", "robot") or not name:
+        return kind
+    if "+" in name:
+        return "robot"
+    c = ctx(request)
+    is_org = await c.organizations.get(namespace) is not None
+    team_names = {t.name for t in await c.organizations.teams(namespace)} if is_org else set()
+    if kind == "user" and await c.users.get(name) is None and name in team_names:
+        return "team"
+    if kind == "team" and name not in team_names and await c.users.get(name) is not None:
+        return "user"
+    return kind

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from moorage.domain.errors import InvalidInput, RegistryError, ServiceError
 from moorage.domain.roles import REPO_ROLES
-from moorage.ui.pages.org_common import OrgView, load_org, readable, slice_page
+from moorage.ui.pages.org_common import OrgView, load_org, readable, resolve_delegate_kind, slice_page
 from moorage.ui.web import actor, ctx, field, form, page, redirect, render
 
 DELEGATE_KINDS = ("user", "team", "robot")
@@ -88,6 +88,9 @@ async def add_default(request: Request) -> Response:
             raise InvalidInput("choose when the permission applies")
         if values["activating_kind"] != "anyone" and not values["activating"]:
             raise InvalidInput(f"enter the {values['activating_kind']} whose new repositories it applies to")
+        values["delegate_kind"] = await resolve_delegate_kind(
+            request, view.name, values["delegate_kind"], values["delegate"]
+        )
         activating = values["activating"] if values["activating_kind"] != "anyone" else ""
         await ctx(request).permissions.add_default(
             view.name,

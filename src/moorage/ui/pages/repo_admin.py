@@ -6,6 +6,7 @@ same services, same ``require_repo_role(..., "admin")`` check, run again on ever
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from starlette.requests import Request
@@ -16,6 +17,7 @@ from moorage.authz.permissions import DELEGATE_KINDS
 from moorage.domain.errors import InvalidInput, RegistryError, ServiceError, as_service_error
 from moorage.domain.roles import REPO_ROLES
 from moorage.registry.policies import Scope
+from moorage.ui.pages.org_common import resolve_delegate_kind
 from moorage.ui.pages.policy_common import policy_variables
 from moorage.ui.pages.repo_common import RepoView, load_repo
 from moorage.ui.web import actor, ctx, field, form, page, redirect, render
@@ -29,8 +31,16 @@ async def _permissions_page(
     error: str | None = None,
     status: int = 200,
 ) -> Response:
-    grants = await ctx(request).permissions.grants(view.name)
+    c = ctx(request)
+    grants = await c.permissions.grants(view.name)
+    # names to suggest without JavaScript; with it, the field asks /api/v1/entities as one types
+    suggestions: list[tuple[str, str]] = []
+    if await c.organizations.get(view.namespace) is not None:
+        suggestions += [(t.name, "team") for t in await c.organizations.teams(view.namespace)]
+    with contextlib.suppress(ServiceError, RegistryError):  # a namespace without robots to list
+        suggestions += [(r.name, "robot account") for r in await c.robots.list(view.namespace)]
     variables: dict[str, Any] = {
+        "suggestions": suggestions,
         "repo": view,
         "tab": "permissions",
         "grants": grants,
@@ -67,6 +77,7 @@ async def grant(request: Request) -> Response:
     }
     try:
         kind, name = _delegate(data)
+        kind = await resolve_delegate_kind(request, view.namespace, kind, name)
         g = await ctx(request).permissions.set(view.name, kind, name, values["role"], actor(request))
     except (ServiceError, RegistryError) as exc:
         err = as_service_error(exc)

@@ -7,38 +7,18 @@ page is one indexed range query however long the history is.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from moorage.audit import AuditQuery
 from moorage.domain.errors import InvalidInput, RegistryError, ServiceError, as_service_error
 from moorage.domain.reference import is_valid_tag
 from moorage.registry.lifecycle import human_duration
 from moorage.registry.types import TagChange
 from moorage.ui.pages.repo_common import RepoView, load_repo, manifest_url, with_query
-from moorage.ui.web import actor, ctx, field, form, page, page_cursor, redirect, render
-
-#: Audit kinds recorded against a repository, in the words the Usage logs tab shows.
-REPO_LOG_KINDS: dict[str, str] = {
-    "push_repo": "Push",
-    "pull_repo": "Pull",
-    "create_repo": "Repository created",
-    "create_tag": "Tag created",
-    "move_tag": "Tag moved",
-    "delete_tag": "Tag deleted",
-    "revert_tag": "Tag restored",
-    "change_tag_expiration": "Tag expiration changed",
-    "tag_expired": "Tag expired",
-    "delete_manifest": "Manifest deleted",
-    "delete_blob": "Blob deleted",
-    "change_repo_visibility": "Visibility changed",
-    "set_repo_description": "Description changed",
-    "change_repo_permission": "Permission granted or changed",
-    "delete_repo_permission": "Permission revoked",
-}
+from moorage.ui.pages.usage_logs import log_view
+from moorage.ui.web import actor, ctx, field, form, page, redirect, render
 
 
 def _before(request: Request) -> int | None:
@@ -93,28 +73,13 @@ async def _history_page(
 
 
 async def logs_tab(request: Request) -> Response:
-    """The repository's audit log, as GET /api/v1/repository/{repo}/logs (admin only)."""
+    """The repository's audit log, as GET /api/v1/repository/{repo}/logs (admin only), in the same
+    design as an organization's (ui/pages/usage_logs.py)."""
     view = await load_repo(request, "admin", signed_in=True)
-    c = ctx(request)
-    kind = request.query_params.get("kind", "")
-    kind = kind if kind in REPO_LOG_KINDS else ""
-    before = _before(request)
-    limit = c.settings.page_size
-    rows = await c.audit.query(
-        AuditQuery(repository=view.name, kinds=(kind,) if kind else (), before_id=before, limit=limit)
+    variables, status = await log_view(
+        request, repository=view.name, export_base=f"/api/v1/repository/{view.name}/logs"
     )
-    cursor = page_cursor(rows, limit, lambda r: str(r.id))
-    base = view.tab_url("logs")
-    variables: dict[str, Any] = {
-        "repo": view,
-        "tab": "logs",
-        "rows": rows,
-        "kind": kind,
-        "kinds": REPO_LOG_KINDS,
-        "next_url": with_query(base, kind=kind, before=cursor) if cursor else None,
-        "first_url": with_query(base, kind=kind) if before else None,
-    }
-    return render(request, "repo_logs.html", **variables)
+    return render(request, "repo_logs.html", status=status, repo=view, tab="logs", **variables)
 
 
 async def restore_tag(request: Request) -> Response:

@@ -143,6 +143,34 @@ def _layers(body: Any, parsed: ParsedManifest) -> list[tuple[Descriptor, str | N
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class BuildStep:
+    """One entry of the config's history with the layer it made (None for metadata-only steps)."""
+
+    number: int
+    command: str
+    created: str | None
+    layer: Descriptor | None
+    layer_number: int | None
+
+
+def build_steps(history: list[dict[str, Any]], layers: list[Descriptor]) -> tuple[list[BuildStep], bool]:
+    """Match the history to the layers as the image spec defines it: every entry without
+    ``empty_layer: true`` made the next layer, in order. The flag says whether the counts agree
+    (they may not for hand-made images); then the steps show no layer rather than a wrong one."""
+    makes_layer = [not h.get("empty_layer") for h in history]
+    agree = sum(makes_layer) == len(layers)
+    steps, n = [], 0
+    for i, h in enumerate(history):
+        layer = None
+        if makes_layer[i] and agree:
+            layer = layers[n]
+            n += 1
+        command = _str(h.get("created_by")) or _str(h.get("comment")) or "(no command recorded)"
+        steps.append(BuildStep(i + 1, command, _str(h.get("created")), layer, n if layer else None))
+    return steps, agree
+
+
 async def _config(request: Request, repo: str, parsed: ParsedManifest) -> ImageConfig | str | None:
     """The image config, a sentence saying why it cannot be shown, or None (not an image)."""
     if parsed.config is None or parsed.config.media_type not in IMAGE_CONFIGS:
@@ -188,6 +216,13 @@ async def manifest_detail(request: Request) -> Response:
     children = _children(view.name, body, parsed) if parsed and parsed.is_index else []
     linked = [str(ch.descriptor.digest) for ch in children] + ([str(subject.digest)] if subject else [])
     present = await c.manifests.present(view.name, linked)
+    tags_here, via_index = await c.tags.pointing_at(view.name, str(digest))
+    config = await _config(request, view.name, parsed) if parsed else None
+    steps, steps_agree = (
+        build_steps(config.history, list(parsed.layers))
+        if parsed and isinstance(config, ImageConfig)
+        else ([], True)
+    )
     variables: dict[str, Any] = {
         "repo": view,
         "tab": "tags",
@@ -199,11 +234,16 @@ async def manifest_detail(request: Request) -> Response:
         "tag": tag if is_valid_tag(tag) else "",
         "kind": manifest_kind(record.media_type, parsed.effective_artifact_type if parsed else None),
         "artifact": parsed is not None and is_artifact(parsed.media_type, parsed.effective_artifact_type),
-        "config": await _config(request, view.name, parsed) if parsed else None,
+        "config": config,
+        "steps": steps,
+        "steps_agree": steps_agree,
+        "tags_here": tags_here,
+        "via_index": [(t, d, manifest_url(view.name, d)) for t, d in via_index],
         "layers": _layers(body, parsed) if parsed else [],
         "children": children,
         "present": present,
-        "total": (sum(d.size for d in parsed.blob_references) + len(record.content)) if parsed else None,
+        # the size every list shows (config and layers; for an index, its platforms' too)
+        "total": await c.tags.content_size(str(digest)) if parsed else None,
         "referrers": referrers,
         "subject": str(subject.digest) if subject else None,
         "subject_url": manifest_url(view.name, str(subject.digest)) if subject else None,

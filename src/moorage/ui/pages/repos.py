@@ -94,24 +94,36 @@ def _filters(request: Request) -> tuple[str, str | None]:
     return q, request.query_params.get("after") or None
 
 
+def _sort(request: Request) -> str:
+    """``newest`` (last modified first, the default) or ``name``."""
+    return "name" if request.query_params.get("sort") == "name" else "newest"
+
+
 async def _tags_page(
     request: Request, view: RepoView, *, error: str | None = None, status: int = 200
 ) -> Response:
     c = ctx(request)
     q, after = _filters(request)
+    sort = _sort(request)
     limit = c.settings.page_size
     rows = await c.tags.page(
-        view.name, only_active=True, specific=None, limit=limit, after=after, search=q or None
+        view.name, only_active=True, specific=None, limit=limit, after=after, search=q or None, order=sort
     )
-    next_after = page_cursor(rows, limit, lambda r: r.name)
+    next_after = page_cursor(rows, limit, (lambda r: str(r.id)) if sort == "newest" else (lambda r: r.name))
+    named = None if sort == "newest" else sort  # the default stays out of the addresses
     variables: dict[str, Any] = {
         "repo": view,
         "tab": "tags",
         "items": await _items(request, view.name, rows),
         "q": q,
         "after": after,
-        "next_url": with_query(view.url, q=q, after=next_after) if next_after else None,
-        "first_url": with_query(view.url, q=q) if after else None,
+        "sort": sort,
+        "sort_urls": {
+            "newest": with_query(view.url, q=q),
+            "name": with_query(view.url, q=q, sort="name"),
+        },
+        "next_url": with_query(view.url, q=q, sort=named, after=next_after) if next_after else None,
+        "first_url": with_query(view.url, q=q, sort=named) if after else None,
         "move_query": {"q": q, "after": after},
         "error": error,
     }

@@ -116,6 +116,7 @@
   // Forms with data-confirm ask first, in the app's dialog; data-confirm-name makes the user type a name.
   document.addEventListener("submit", function (ev) {
     var f = ev.target;
+    // one form may serve every row of a table: {value} is the value of the button that submitted
     var msg = f.getAttribute("data-confirm");
     if (!msg) return;
     if (f._confirmed) { f._confirmed = false; return; }
@@ -150,6 +151,58 @@
     if (expected === null) return;
     var button = input.form && input.form.querySelector("button[type=submit]");
     if (button) button.disabled = input.value !== expected;
+  });
+
+  // Name fields of permission, team-member and default-permission forms (data-entities="NAMESPACE"):
+  // suggest users, teams and robots from /api/v1/entities as one types (Quay's entity lookup), and
+  // set the form's kind selector (data-entity-kind="ID") to the kind of the name picked.
+  var entityTimer = null;
+  function kindOf(entity) {
+    if (entity.kind === "team") return "team";
+    if (entity.kind === "org") return "org";
+    return entity.is_robot ? "robot" : "user";
+  }
+  function labelOf(kind) { return kind === "robot" ? "robot account" : kind; }
+  function pickKind(input) {
+    var selectId = input.getAttribute("data-entity-kind");
+    var found = input._entities && input._entities[input.value];
+    if (!selectId || !found) return;
+    var select = document.getElementById(selectId);
+    if (select && select.querySelector("option[value='" + found + "']")) { select.value = found; }
+  }
+  function lookUp(input) {
+    var prefix = input.value.trim();
+    var list = input.list;
+    if (!prefix || !list) return;
+    var query = "?namespace=" + encodeURIComponent(input.getAttribute("data-entities") || "") +
+      "&includeTeams=" + (input.getAttribute("data-entity-teams") === "false" ? "false" : "true");
+    fetch("/api/v1/entities/" + encodeURIComponent(prefix) + query, {credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.json() : {results: []}; })
+      .then(function (body) {
+        if (input.value.trim() !== prefix) return;  // the user typed on meanwhile
+        var robots = input.getAttribute("data-entity-robots") !== "false";
+        var kinds = {};
+        list.textContent = "";
+        (body.results || []).forEach(function (e) {
+          var kind = kindOf(e);
+          if (kind === "org" || (kind === "robot" && !robots)) return;
+          kinds[e.name] = kind;
+          var option = document.createElement("option");
+          option.value = e.name;
+          option.textContent = labelOf(kind);
+          list.appendChild(option);
+        });
+        input._entities = kinds;
+        pickKind(input);
+      })
+      .catch(function () { /* the server still resolves what was typed */ });
+  }
+  document.addEventListener("input", function (ev) {
+    var input = ev.target;
+    if (!input.hasAttribute || !input.hasAttribute("data-entities")) return;
+    pickKind(input);
+    clearTimeout(entityTimer);
+    entityTimer = setTimeout(function () { lookUp(input); }, 150);
   });
 
   // keep the menus tidy: close an open <details class=menu> when clicking elsewhere or pressing Escape
