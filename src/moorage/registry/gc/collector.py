@@ -55,7 +55,7 @@ from moorage.registry.gc.rows import (
     not_live_manifest,
 )
 from moorage.registry.quota_accounting import QuotaAccounting
-from moorage.registry.sql import lock_digests, lock_repository
+from moorage.registry.sql import lock_digests, lock_repository, retained_tag
 from moorage.storage.base import StorageDriver
 
 log = structlog.get_logger("moorage.gc")
@@ -108,11 +108,9 @@ class GarbageCollector:
         return sorted({self.default_window_s, *(int(r) for r in rows if r is not None)})
 
     def _kept_tag(self, now: datetime, windows: Sequence[int]) -> ColumnElement[bool]:
-        """A tag row that still holds its manifest: live, or ended less than its namespace's window ago."""
-        ended = func.coalesce(Tag.lifetime_end, Tag.expires_at)
-        window = func.coalesce(Namespace.tag_expiration_s, self.default_window_s)
-        restorable = [and_(window == w, ended > now - timedelta(seconds=w)) for w in windows]
-        return or_(ended.is_(None), *restorable)
+        """A tag row that still holds its manifest: live, or ended less than its namespace's window ago
+        (the time machine's rule, ``registry.sql.retained_tag``; ``windows`` are those in use)."""
+        return retained_tag(now, self.default_window_s, windows)
 
     def _live(
         self, now: datetime, cutoff: datetime, windows: Sequence[int], repository_id: int | None = None
