@@ -46,6 +46,8 @@ from moorage.identity.throttle import LoginThrottler, ThrottlePolicy
 from moorage.identity.tokens import TokenService
 from moorage.identity.users import Users
 from moorage.jobs.kinds import JobKinds, Schedules
+from moorage.jobs.prune import KIND as PRUNE_JOBS
+from moorage.jobs.prune import jobs_prune
 from moorage.jobs.queue import JobQueue
 from moorage.jobs.runner import NodeJobRunner
 from moorage.jobs.scheduler import Scheduler
@@ -184,6 +186,8 @@ def build_jobs(
 
         register_test_kinds(kinds)
     queue = JobQueue(db, kinds, audit)
+    kinds.register(PRUNE_JOBS, jobs_prune(queue, settings.job_retention_seconds), max_attempts=3)
+    schedules.add(PRUNE_JOBS, PRUNE_JOBS, 86400)
     return Jobs(kinds, schedules, queue, Scheduler(db, schedules, queue))
 
 

@@ -190,6 +190,13 @@ class Settings(BaseSettings):
         le=3600,
         description="on shutdown, how long running jobs may finish before they are released",
     )
+    job_retention_seconds: int = Field(
+        30 * 86400,
+        ge=3600,
+        le=3650 * 86400,
+        description="finished jobs (done, failed, cancelled) are removed this long after they ended "
+        "(the daily jobs.prune job)",
+    )
     upload_purge_enabled: bool = Field(True, description="run the uploads.purge job on a schedule")
     upload_purge_interval_seconds: int = Field(
         3600, ge=1, le=30 * 86400, description="how often uploads.purge runs"

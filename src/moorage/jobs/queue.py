@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moorage.audit import AuditLog
@@ -435,6 +435,22 @@ class JobQueue:
             q = q.where(Job.id < before_id)
         async with self.db.read() as s:
             return [_record(j) for j in (await s.execute(q)).scalars()]
+
+    async def delete_finished(self, before: datetime, limit: int = 1000) -> int:
+        """Delete up to ``limit`` jobs that ended (done, failed, cancelled) before ``before``; their
+        count. Queued and running jobs are never touched, whatever their age."""
+        async with self.db.write() as s:
+            ids = (
+                await s.execute(
+                    select(Job.id)
+                    .where(Job.state.in_(("done", "failed", "cancelled")), Job.finished_at < before)
+                    .order_by(Job.id)
+                    .limit(limit)
+                )
+            ).scalars().all()
+            if ids:
+                await s.execute(delete(Job).where(Job.id.in_(list(ids))))
+            return len(ids)
 
     async def depth(self) -> dict[tuple[str, str], int]:
         """Jobs per (kind, state): the queue depth metric."""
