@@ -191,9 +191,11 @@ few changes. The differences:
   Quay, and of the caller's user namespace, an addition) answer Quay's shapes (`uuid`,
   `tagPattern`, `tagPatternMatches`; create `201 {"uuid"}`, update `204`, delete `200 {"uuid"}`).
   Moving or deleting an immutable tag through the tag endpoints answers `409` problem+json naming
-  the rule. Quay's per-tag `immutable` field of `PUT .../tag/{tag}` is not taken (the stored
-  versions of Quay's tag API have none): a tag is marked immutable by the `quay.immutable=true`
-  label at push.
+  the rule. Quay's per-tag `immutable` field is taken as in Quay: `PUT .../tag/{tag}` with
+  `{"immutable": true|false}` (repository admins only; write answers `403`, no such tag `404`)
+  marks or lifts the tag's own mark (the `quay.immutable=true` label sets it at push), and tag
+  listings show `immutable` (the mark, or a policy covering a live tag). Differences: the answer is
+  `200` with the tag's state (Quay: `201`); lifting the mark leaves a tag a policy covers immutable.
 - **Superuser** endpoints cover users and locked accounts (`/superuser/lockedaccounts`, which
   Quay does not have); Quay's superuser endpoints for organizations, service keys, registry size,
   logs and messages are not implemented (use the `moorage` CLI for administration).

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -265,3 +266,68 @@ async def test_namespace_rule_and_the_immutable_mark(env: Env, uid: str) -> None
     assert entries[0].performer == env.admin.name
     assert entries[0].metadata["immutable"] is False
     await env.api("DELETE", f"/repository/{repo}/tag/latest", owner, expect=200)
+
+
+async def test_the_immutable_mark_through_the_tag_api_as_in_quay(env: Env, uid: str) -> None:
+    org, owner, _ = await _org(env, uid)
+    repo = f"{org}/marked"
+    first = await push_image(env.client, repo, "v1", headers=owner.auth)
+    _, second = await _other_manifest(env, repo, owner)
+    writer = await env.user(uid, "wri")
+    await env.api(
+        "PUT",
+        f"/repository/{repo}/permissions/user/{writer.name}",
+        owner,
+        json_body={"role": "write"},
+        expect=200,
+    )
+
+    def listed(tags: list[dict[str, Any]]) -> dict[str, bool]:
+        return {t["name"]: t["immutable"] for t in tags}
+
+    tags = (await env.api("GET", f"/repository/{repo}/tag/", owner, expect=200)).json()["tags"]
+    assert listed(tags) == {"v1": False}
+    # write is not enough to change immutability (Quay: admin); nothing changes
+    assert_problem(
+        await env.api("PUT", f"/repository/{repo}/tag/v1", writer, json_body={"immutable": True}), 403
+    )
+    assert_problem(
+        await env.api("PUT", f"/repository/{repo}/tag/v1", owner, json_body={"immutable": None}), 400
+    )
+    assert_problem(
+        await env.api("PUT", f"/repository/{repo}/tag/nope", owner, json_body={"immutable": True}), 404
+    )
+    r = await env.api("PUT", f"/repository/{repo}/tag/v1", owner, json_body={"immutable": True}, expect=200)
+    assert r.json()["immutable"] is True
+    tags = (await env.api("GET", f"/repository/{repo}/tag/", owner, expect=200)).json()["tags"]
+    assert listed(tags) == {"v1": True}
+    # marked: it may not move, be deleted or expire
+    assert_problem(
+        await env.api("PUT", f"/repository/{repo}/tag/v1", writer, json_body={"manifest_digest": second}),
+        409,
+        "immutable",
+    )
+    assert_problem(await env.api("DELETE", f"/repository/{repo}/tag/v1", writer), 409, "immutable")
+    soon = int(time.time()) + 3600
+    assert_problem(
+        await env.api("PUT", f"/repository/{repo}/tag/v1", owner, json_body={"expiration": soon}), 409
+    )
+    # lifted together with a move: the lift applies first, then the move
+    r = await env.api(
+        "PUT",
+        f"/repository/{repo}/tag/v1",
+        owner,
+        json_body={"immutable": False, "manifest_digest": second},
+        expect=200,
+    )
+    assert r.json()["moved"] is True
+    tags = (await env.api("GET", f"/repository/{repo}/tag/", owner, expect=200)).json()["tags"]
+    assert {t["name"]: (t["manifest_digest"], t["immutable"]) for t in tags} == {"v1": (second, False)}
+    assert first.digest != second
+    entries = await env.services.audit.query(AuditQuery(repository=repo, kinds=("change_tag_immutability",)))
+    assert [e.metadata["immutable"] for e in entries] == [False, True]  # newest first
+    # a namespace policy shows in the listing too
+    rule = {"tagPattern": "^v1$"}
+    await env.api("POST", f"/organization/{org}/immutabilitypolicy/", owner, json_body=rule, expect=201)
+    tags = (await env.api("GET", f"/repository/{repo}/tag/", writer, expect=200)).json()["tags"]
+    assert listed(tags) == {"v1": True}

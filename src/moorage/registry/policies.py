@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -23,9 +24,10 @@ from moorage.domain.actor import Actor
 from moorage.domain.errors import InvalidInput, NotFound
 from moorage.domain.pruning import PolicyValueError, normalize_value
 from moorage.domain.tagpattern import PatternError
+from moorage.registry.immutability import immutable_rules
 from moorage.registry.patterncheck import accept_pattern
 from moorage.registry.repositories import Repositories
-from moorage.registry.sql import lock_repository
+from moorage.registry.sql import live_tag, lock_repository
 
 MAX_POLICIES_PER_SCOPE = 50
 
@@ -333,6 +335,13 @@ class Policies:
             await self._audit(s, "delete_immutability_policy", scope, actor, policy_uuid=policy_uuid)
             self._touch(s, scope)
 
+    async def immutable_tags(self, repository: str, names: list[str]) -> dict[str, str]:
+        """For each live tag among ``names`` that may not be moved or deleted, the rule that says so
+        (its own mark or a policy of its repository or namespace)."""
+        async with self.db.read() as s:
+            repo = await self.repositories.get_in(s, repository)
+            return {} if repo is None else await immutable_rules(s, repo.id, names)
+
     async def set_tag_immutable(
         self, repository: str, tag: str, immutable: bool, actor: Actor | None
     ) -> bool:
@@ -345,7 +354,7 @@ class Policies:
             row = (
                 await s.execute(
                     select(Tag.id, Tag.immutable).where(
-                        Tag.repository_id == repo.id, Tag.name == tag, Tag.lifetime_end.is_(None)
+                        Tag.repository_id == repo.id, Tag.name == tag, live_tag(datetime.now(UTC))
                     )
                 )
             ).first()

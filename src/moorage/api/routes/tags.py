@@ -3,11 +3,11 @@ delete), /repository/{repo}/tag/{tag}/restore (the time machine)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field, StrictFloat
+from pydantic import BaseModel, Field, StrictBool, StrictFloat
 
 from moorage.api.access import require_repo_role
 from moorage.api.auth import ApiCaller, current_caller, get_ctx, signed_in
@@ -40,6 +40,9 @@ class TagOut(BaseModel):
     )
     active: bool
     created_by: str | None
+    immutable: bool = Field(
+        False, description="the tag may not be moved or deleted (its own mark or an immutability policy)"
+    )
 
 
 class TagList(BaseModel):
@@ -67,6 +70,11 @@ class TagChange(BaseModel):
         description="when the tag expires, in Unix seconds (in the future, at most max_tag_expiration_s "
         "ahead); null clears it",
     )
+    immutable: StrictBool | None = Field(
+        None,
+        description="mark the tag immutable (true) or lift its own mark (false); repository admins only. "
+        "Tags that an immutability policy protects stay immutable until the policy changes",
+    )
 
 
 class TagMoved(BaseModel):
@@ -74,6 +82,7 @@ class TagMoved(BaseModel):
     manifest_digest: str | None
     moved: bool
     expiration: datetime | None = Field(None, description="the tag's expiration after the change")
+    immutable: bool | None = Field(None, description="the tag's own immutable mark after the change, if sent")
 
 
 class TagRestore(BaseModel):
@@ -113,17 +122,19 @@ async def list_tags(
             repo, only_active=only_active, specific=specific_tag, limit=end + 1, after=None
         )
         window = rows[end - page.limit : end]
-        return TagPage(tags=_tags(window), page=page_number, has_additional=len(rows) > end)
+        rules = await ctx.policies.immutable_tags(repo, [r.name for r in window])
+        return TagPage(tags=_tags(window, rules), page=page_number, has_additional=len(rows) > end)
     # with the history the cursor is a row id (answered 400, not 500, when it is not one)
     after = page.after if only_active else (str(page.after_id) if page.after else None)
     rows = await ctx.tags.page(
         repo, only_active=only_active, specific=specific_tag, limit=page.limit, after=after
     )
     last = (rows[-1].name if only_active else rows[-1].id) if rows else None
-    return TagList(tags=_tags(rows), next_page=page.next_cursor(len(rows), last))
+    rules = await ctx.policies.immutable_tags(repo, [r.name for r in rows if r.live(datetime.now(UTC))])
+    return TagList(tags=_tags(rows, rules), next_page=page.next_cursor(len(rows), last))
 
 
-def _tags(rows: Sequence[TagRow]) -> list[TagOut]:
+def _tags(rows: Sequence[TagRow], rules: Mapping[str, str]) -> list[TagOut]:
     now = datetime.now(UTC)
     return [
         TagOut(
@@ -137,6 +148,7 @@ def _tags(rows: Sequence[TagRow]) -> list[TagOut]:
             expiration=r.end(now) or r.expires_at,
             active=r.live(now),
             created_by=r.created_by,
+            immutable=r.immutable if not r.live(now) else (r.immutable or r.name in rules),
         )
         for r in rows
     ]
@@ -158,14 +170,19 @@ async def change_tag(
     caller: ApiCaller = Depends(signed_in),
     ctx: ApiContext = Depends(get_ctx),
 ) -> TagMoved:
-    await require_repo_role(ctx, caller, repo, "write")
+    sent = body.model_fields_set
+    # Quay: changing a tag's immutability needs admin on the repository, the rest write
+    await require_repo_role(ctx, caller, repo, "admin" if "immutable" in sent else "write")
     if not is_valid_tag(tag):
         raise InvalidInput(f"invalid tag {tag[:140]!r}")
-    sent = body.model_fields_set
-    if not sent & {"manifest_digest", "expiration"}:
-        raise InvalidInput("send manifest_digest, expiration or both")
+    if not sent & {"manifest_digest", "expiration", "immutable"}:
+        raise InvalidInput("send manifest_digest, expiration, immutable or a combination")
     if "manifest_digest" in sent and body.manifest_digest is None:
         raise InvalidInput("manifest_digest may not be null")
+    if "immutable" in sent and body.immutable is None:
+        raise InvalidInput("immutable must be true or false")
+    if body.immutable is False:  # lifted first, so a move or expiry sent with it applies
+        await ctx.policies.set_tag_immutable(repo, tag, False, caller.actor)
     expires_at: datetime | None = None
     if "expiration" in sent and body.expiration is not None:
         try:
@@ -187,7 +204,15 @@ async def change_tag(
     if "expiration" in sent:
         change = await ctx.lifecycle.set_expiration(repo, tag, expires_at, caller.actor)
         expiration = change.new
-    return TagMoved(name=tag, manifest_digest=body.manifest_digest, moved=moved, expiration=expiration)
+    if body.immutable is True:  # marked last: the move or expiry sent with it still applies
+        await ctx.policies.set_tag_immutable(repo, tag, True, caller.actor)
+    return TagMoved(
+        name=tag,
+        manifest_digest=body.manifest_digest,
+        moved=moved,
+        expiration=expiration,
+        immutable=body.immutable,
+    )
 
 
 @router.post(
