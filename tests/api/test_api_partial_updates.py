@@ -191,6 +191,71 @@ async def tag_target(env: Env, uid: str) -> Target:
     )
 
 
+async def _policy_target(env: Env, uid: str, kind: str, scope: str) -> Target:
+    """An auto-prune policy ("autoprune") or immutability rule ("immutability") of an organization,
+    the caller's user namespace or a repository, with non-default optional fields."""
+    owner, org = await _org(env, uid)
+    if scope == "repo":
+        await env.api(
+            "POST",
+            "/repository",
+            owner,
+            json_body={"namespace": org, "repository": "app", "visibility": "private"},
+            expect=201,
+        )
+    base = {"org": f"/organization/{org}", "user": "/user", "repo": f"/repository/{org}/app"}[scope]
+    body: dict[str, Any] = {"tagPattern": "^dev-", "tagPatternMatches": False}
+    if kind == "autoprune":
+        body |= {"method": "number_of_tags", "value": 5}
+    r = await env.api("POST", f"{base}/{kind}policy/", owner, json_body=body, expect=201)
+    path = f"{base}/{kind}policy/{r.json()['uuid']}"
+    return Target(owner, path, lambda: _json(env, owner, path))
+
+
+def policy_target(kind: str, scope: str) -> Callable[[Env, str], Awaitable[Target]]:
+    async def setup(env: Env, uid: str) -> Target:
+        return await _policy_target(env, uid, kind, scope)
+
+    return setup
+
+
+async def _quota(env: Env, uid: str) -> tuple[str, int, int]:
+    """An organization with a quota (1 GB) and one Warning limit at 80 %: (org, quota id, limit id)."""
+    _, org = await _org(env, uid)
+    r = await env.api(
+        "POST", f"/organization/{org}/quota", env.admin, json_body={"limit_bytes": 10**9}, expect=201
+    )
+    quota_id = r.json()["id"]
+    r = await env.api(
+        "POST",
+        f"/organization/{org}/quota/{quota_id}/limit",
+        env.admin,
+        json_body={"type": "Warning", "threshold_percent": 80},
+        expect=201,
+    )
+    return org, quota_id, r.json()["id"]
+
+
+async def quota_target(env: Env, uid: str) -> Target:
+    org, quota_id, _ = await _quota(env, uid)
+    path = f"/organization/{org}/quota/{quota_id}"
+    return Target(env.admin, path, lambda: _json(env, env.admin, path))
+
+
+async def quota_limit_target(env: Env, uid: str) -> Target:
+    org, quota_id, limit_id = await _quota(env, uid)
+    path = f"/organization/{org}/quota/{quota_id}/limit/{limit_id}"
+
+    async def read() -> dict[str, Any]:
+        shown = await _json(env, env.admin, path)
+        shown["threshold_percent"] = shown.pop("limit_percent")  # Quay's name when read, not when sent
+        return shown
+
+    return Target(env.admin, path, read)
+
+
+SCOPES = (("org", "/organization/{org}"), ("user", "/user"), ("repo", "/repository/{repo}"))
+
 CASES = [
     Case(
         "PUT",
@@ -250,6 +315,35 @@ CASES = [
     ),
     Case("PUT", "/repository/{repo}", repository_target, {"description": "changed"}),
     Case("PUT", "/repository/{repo}/tag/{tag}", tag_target),
+    *(
+        Case(
+            "PUT",
+            f"{prefix}/autoprunepolicy/{{policy_uuid}}",
+            policy_target("autoprune", scope),
+            {"tagPattern": "^rc-", "tagPatternMatches": True},
+            required={"method": "number_of_tags", "value": 7},
+            status=204,
+        )
+        for scope, prefix in SCOPES
+    ),
+    *(
+        Case(
+            "PUT",
+            f"{prefix}/immutabilitypolicy/{{policy_uuid}}",
+            policy_target("immutability", scope),
+            {"tagPatternMatches": True},
+            required={"tagPattern": "^rel-"},
+            status=204,
+        )
+        for scope, prefix in SCOPES
+    ),
+    Case("PUT", "/organization/{org}/quota/{quota_id}", quota_target, required={"limit_bytes": 2 * 10**9}),
+    Case(
+        "PUT",
+        "/organization/{org}/quota/{quota_id}/limit/{limit_id}",
+        quota_limit_target,
+        {"type": "Reject", "threshold_percent": 90},
+    ),
 ]
 
 

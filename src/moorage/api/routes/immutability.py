@@ -36,12 +36,12 @@ async def _create(ctx: ApiContext, scope: Scope, body: ImmutabilityIn, caller: A
 async def _update(
     ctx: ApiContext, scope: Scope, policy_uuid: str, body: ImmutabilityIn, caller: ApiCaller
 ) -> ImmutabilityInfo:
+    # only the keys sent change (tagPattern is required, as in Quay)
+    matches = body.tagPatternMatches
+    if "tagPatternMatches" not in body.model_fields_set:
+        matches = (await ctx.policies.get_immutability(scope, policy_uuid)).tag_pattern_matches
     return await ctx.policies.update_immutability(
-        scope,
-        policy_uuid,
-        tag_pattern=body.tagPattern,
-        tag_pattern_matches=body.tagPatternMatches,
-        actor=caller.actor,
+        scope, policy_uuid, tag_pattern=body.tagPattern, tag_pattern_matches=matches, actor=caller.actor
     )
 
 

@@ -383,12 +383,17 @@ async def _create_prune(ctx: ApiContext, scope: Scope, body: AutoPruneIn, caller
 async def _update_prune(
     ctx: ApiContext, scope: Scope, policy_uuid: str, body: AutoPruneIn, caller: ApiCaller
 ) -> AutoPruneInfo:
+    # only the keys sent change (method and value are required, as in Quay)
+    sent = body.model_fields_set
+    current = await ctx.policies.get_autoprune(scope, policy_uuid)
     return await ctx.policies.update_autoprune(
         scope,
         policy_uuid,
         method=body.method,
         value=body.value,
-        tag_pattern=body.tagPattern,
-        tag_pattern_matches=body.tagPatternMatches,
+        tag_pattern=body.tagPattern if "tagPattern" in sent else current.tag_pattern,
+        tag_pattern_matches=(
+            body.tagPatternMatches if "tagPatternMatches" in sent else current.tag_pattern_matches
+        ),
         actor=caller.actor,
     )
