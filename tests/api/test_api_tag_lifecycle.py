@@ -176,19 +176,23 @@ async def test_labels_set_expiry_and_immutability_at_push(env: Env, uid: str) ->
     org = (await env.org(uid, owner)).name
     repo = f"{org}/labelled"
     start = time.time()
+    await push_image(env.client, repo, "short", headers=owner.auth, labels={"quay.expires-after": "2h"})
+    # an immutable tag never expires: with both labels the immutability wins
     await push_image(
         env.client,
         repo,
-        "short",
+        "locked",
         headers=owner.auth,
+        seed="locked",
         labels={"quay.expires-after": "2h", "quay.immutable": "true"},
     )
     await push_image(env.client, repo, "plain", headers=owner.auth, labels={"quay.expires-after": "soon"})
     tags = {t["name"]: t for t in await _tags(env, repo, owner)}
     assert abs(_ts(tags["short"]["expiration"]) - (start + 7200)) < 60
+    assert tags["locked"]["expiration"] is None
     assert tags["plain"]["expiration"] is None  # a malformed label never fails a push
     rows = await env.services.registry.tags.page(repo, only_active=True, specific=None, limit=10, after=None)
-    assert {r.name: r.immutable for r in rows} == {"plain": False, "short": True}
+    assert {r.name: r.immutable for r in rows} == {"plain": False, "short": False, "locked": True}
 
 
 async def test_restore_deleted_tag_within_window(env: Env, uid: str) -> None:
