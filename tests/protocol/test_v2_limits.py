@@ -257,7 +257,7 @@ async def test_v2_405_carries_allow(
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("PATCH", "/api/v1/user/", {"GET"}),
+        ("PATCH", "/api/v1/user/", {"GET", "PUT"}),
         ("PUT", "/signin", {"GET", "HEAD", "POST"}),
         ("DELETE", "/", {"GET", "HEAD"}),
     ],
