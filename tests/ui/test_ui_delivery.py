@@ -198,9 +198,11 @@ async def test_tags_page_of_fifty_rows_is_small(env: Env, browser: BrowserFactor
     sent = await _raw(env, f"/repository/{repo}", "br", cookie=_cookie_header(b))
     assert sent.headers["content-encoding"] == "br"
     assert len(sent.content) < 12 * 1024, len(sent.content)
-    # still one CSRF-protected delete form (for the whole table), a move link and both pulls per row
-    assert r.text.count('name="csrf_token"') <= 2  # the table's delete form (and the sign-out form)
-    assert r.text.count('form="tag-delete"') == 50
+    # no form per row: a move link and a delete link (to the tag's confirmation page, which the
+    # page opens in its dialog) and both pull commands per row
+    assert r.text.count('name="csrf_token"') <= 1  # the sign-out form only
+    assert r.text.count('data-open="tag-delete-dialog"') == 50
+    assert r.text.count('data-open="tag-move-dialog"') == 50
     assert r.text.count('data-copy="docker pull ') == 2 * 50 + 1  # and the header's pull command
 
 

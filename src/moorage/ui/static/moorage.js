@@ -36,7 +36,16 @@
     if (opener) {
       var dlg = document.getElementById(opener.getAttribute("data-open"));
       // without script the opener is a link to a page with the same form
-      if (dlg && dlg.showModal) { ev.preventDefault(); openDialog(dlg, opener); }
+      if (dlg && dlg.showModal) {
+        ev.preventDefault();
+        // a dialog with data-body loads the opener's own page into it (rows of long lists carry
+        // just the link: no per-row htmx attributes)
+        var into = dlg.getAttribute("data-body");
+        if (into && window.htmx && !opener.hasAttribute("hx-get") && opener.getAttribute("href")) {
+          window.htmx.ajax("GET", opener.getAttribute("href"), { target: "#" + into });
+        }
+        openDialog(dlg, opener);
+      }
       return;
     }
     var closer = ev.target.closest("[data-close]");
