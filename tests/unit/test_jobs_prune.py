@@ -9,38 +9,16 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import update
+from tests.support.services import unit_services
 
-from moorage.app import Services, build_services
-from moorage.config import load_settings
-from moorage.db.migrate import upgrade_async
+from moorage.app import Services
 from moorage.db.models.job import Job
-
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-]
-
-
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest) -> str | None:
-    if request.param == "postgres":
-        url: str = request.getfixturevalue("own_postgres_database_url")
-        return url
-    return None
 
 
 @pytest.fixture
-async def services(database_url: str | None, tmp_path: Path) -> AsyncIterator[Services]:
-    (tmp_path / "data").mkdir()
-    settings = load_settings(
-        data_dir=tmp_path / "data", database_url=database_url, fsync=False, job_retention_seconds=7 * 86400
-    )
-    await upgrade_async(settings.resolved_database_url)
-    s = build_services(settings)
-    try:
+async def services(services_database_url: str | None, tmp_path: Path) -> AsyncIterator[Services]:
+    async with unit_services(tmp_path, services_database_url, job_retention_seconds=7 * 86400) as s:
         yield s
-    finally:
-        await s.db.dispose()
 
 
 async def _age(s: Services, job_id: int, days: int, *, finished: bool) -> None:
