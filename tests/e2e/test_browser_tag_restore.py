@@ -65,17 +65,22 @@ def test_restore_button_with_javascript(
     page.goto(f"/repository/{repo}/-/history")
     row = page.get_by_role("row").filter(has_text="deleted")
     expect(row).to_have_count(1)
-    messages: list[str] = []
+    native: list[str] = []
 
-    def accept(d: Dialog) -> None:
-        messages.append(d.message)
-        d.accept()
+    def refuse(d: Dialog) -> None:  # the browser's own confirm() must never be used
+        native.append(d.message)
+        d.dismiss()
 
-    page.once("dialog", accept)
+    page.on("dialog", refuse)
     row.get_by_role("button", name="Restore tag 1.0").click()
+    # the app's own dialog asks first, naming the tag; Cancel is focused
+    dialog = page.get_by_role("dialog", name="Are you sure?")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Restore tag 1.0")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    dialog.get_by_role("button", name="Restore").click()
     expect(page.get_by_text("Tag 1.0 restored")).to_be_visible()
-    assert messages
-    assert messages[0].startswith("Restore tag 1.0")
+    assert native == []
     assert _served(ui_server, repo) == digest
     screenshot(page, "tag-history-restore")
 
