@@ -5,6 +5,7 @@ restorable tags), the dry run, 100 concurrent pushes racing GC, and ``kill -9`` 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -22,6 +23,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+from tests.conftest import _fresh_postgres_database
 from tests.support.clients import ClientEnv, ContainersConfig
 from tests.support.images import ImageSet, build_image_set, canonical_json, sha256_digest
 from tests.support.procs import run
@@ -45,10 +47,10 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="module")
-def gc_server(
-    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RegistryServer]:
-    database_url = request.getfixturevalue("postgres_database_url") if backend == "postgres" else None
+def gc_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
+    # a database of its own: GC with a short grace would collect what other modules' servers store
+    stack = contextlib.ExitStack()
+    database_url = stack.enter_context(_fresh_postgres_database()) if backend == "postgres" else None
     base = tmp_path_factory.mktemp(f"gc-{backend}")
     old = {k: os.environ.get(k) for k in ENV}
     os.environ.update(ENV)  # the `moorage migrate`/`user create` of start_moorage, and the server
@@ -64,6 +66,7 @@ def gc_server(
         yield server
     finally:
         server.stop()
+        stack.close()
 
 
 @pytest.fixture(scope="module")
