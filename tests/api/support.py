@@ -29,6 +29,7 @@ from moorage.app import Services, api_context, build_services, create_app
 from moorage.config import Settings, load_settings
 from moorage.db.migrate import upgrade_async
 from moorage.domain.errors import Conflict
+from moorage.jobs.queue import JobQueue, JobRecord
 
 PROBLEM = "application/problem+json"
 
@@ -283,3 +284,21 @@ def api_routes(settings: Settings) -> list[tuple[str, Any]]:
     """(prefix, route) of every route the REST API app has (for the security matrix meta-test)."""
     services = build_services(settings)
     return _flatten(list(create_api(api_context(services)).routes))
+
+
+async def claim_job(queue: JobQueue, owner: str, job_id: int, kind: str) -> JobRecord:
+    """Claim job ``job_id`` as ``owner``, as a worker would. The suite shares one database: due jobs
+    that earlier tests left (a retried job is due at once) are claimed first by age, so they are
+    put back (released: queued as before, the attempt not counted) once ours is held."""
+    others: list[int] = []
+    try:
+        for _ in range(1000):
+            claimed = await queue.claim(owner, [kind])
+            assert claimed is not None, f"job {job_id} is not claimable"
+            if claimed.id == job_id:
+                return claimed
+            others.append(claimed.id)
+        raise AssertionError(f"job {job_id} was not claimed among 1000 due {kind} jobs")
+    finally:
+        for other in others:
+            await queue.release(other, owner)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.support import Env, assert_problem
+from tests.api.support import Env, assert_problem, claim_job
 
 from moorage.audit import AuditQuery
 
@@ -57,9 +57,7 @@ async def test_list_show_cancel_retry(env: Env, uid: str) -> None:
 
     # the retried job is due at once; claimed, it is running: asked to stop, it ends cancelled when
     # its handler returns
-    claimed = await queue.claim(f"api-test-{uid}", ["uploads.purge"])
-    assert claimed is not None
-    assert claimed.id == ids[0]
+    claimed = await claim_job(queue, f"api-test-{uid}", ids[0], "uploads.purge")
     asked = (await env.api("POST", f"/superuser/jobs/{claimed.id}/cancel", env.admin, expect=200)).json()
     assert asked["state"] == "running"
     assert asked["cancel_requested"] is True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.support import Env
+from tests.api.support import Env, claim_job
 from tests.ui.conftest import BrowserFactory
 from tests.ui.support import text_of
 
@@ -13,9 +13,7 @@ async def test_jobs_page_lists_filters_cancels_and_retries(
     queue = env.services.jobs.queue
     queued = await queue.enqueue("uploads.purge", {"test": uid}, delay_seconds=3600)
     running = await queue.enqueue("uploads.purge", {"test": uid, "n": 2})
-    claimed = await queue.claim(f"ui-{uid}", ["uploads.purge"])
-    assert claimed is not None
-    assert claimed.id == running.id
+    await claim_job(queue, f"ui-{uid}", running.id, "uploads.purge")
     await queue.progress(running.id, f"ui-{uid}", 3, 4, "three of four", 60)
     b = await browser(env.admin)
 
